@@ -1,0 +1,177 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import logs
+from .config import Settings
+from .delivery import Deliverer
+from .errors import ConnectorError
+from .kaleyra import KaleyraClient, SandboxClient
+from .kaleyra.client import Sender, base_url_for
+from .offer import OfferDefaults, OfferSchema, wall_clock_ms
+from .platforms import Runtime, build_platforms
+from .platforms.base import json_response
+from .platforms.loose import LooseOfferSchema
+from .queue import DeliveryQueue, queue_location
+from .ratelimit import RateLimiter, RedisSlots, SqlSlots
+from .relay import Relay
+from .retries import RetryPolicy
+from .store import EventStore
+from .store.accounts import AccountStore
+from .web.events import events_blueprint
+from .web.health import health_blueprint
+from .web.hooks import hooks_blueprint
+from .web.metrics import metrics_blueprint
+from .web.openapi import openapi_blueprint
+
+logger = logging.getLogger("connector.http")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def make_sender(settings: Settings) -> Sender:
+    if settings.sandbox:
+        return SandboxClient()
+    assert settings.kaleyra_api_key and settings.sender_e164 and settings.kaleyra_sid
+    return KaleyraClient(
+        base_url=settings.kaleyra_base_url
+        or base_url_for(settings.kaleyra_pod, settings.kaleyra_sid),
+        api_key=settings.kaleyra_api_key,
+        sender=settings.sender_e164,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+
+
+def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> Runtime:
+    """Everything but Flask: also used by the CLI's ``send`` and ``events``."""
+    store = EventStore(settings.database_url)
+    store.create_schema()
+    accounts = AccountStore(store.engine)
+    sender = make_sender(settings)
+    queue = DeliveryQueue(queue_location(settings.database_url, settings.queue_url))
+    policy = RetryPolicy(
+        base_s=settings.retry_base_s,
+        horizon_s=settings.retry_horizon_s,
+        retry_uncertain=settings.retry_uncertain,
+    )
+    slots = RedisSlots(queue.location) if queue.uses_redis else SqlSlots(store.engine)
+    limiter = RateLimiter(slots, settings.rate_limit)
+    deliverer = Deliverer(
+        store,
+        accounts,
+        sender,
+        policy,
+        settings.lease_ms,
+        queue.schedule,
+        clock,
+        before_send=lambda event: limiter.acquire(event.account),
+    )
+    relay = Relay(
+        store,
+        sender,
+        enqueue=queue.enqueue,
+        before_send=limiter.acquire,
+        dedupe_window_s=settings.dedupe_window_s,
+        lease_ms=settings.lease_ms,
+    )
+    defaults = OfferDefaults(region=settings.default_region, language=settings.default_language)
+    return Runtime(
+        settings=settings,
+        store=store,
+        accounts=accounts,
+        queue=queue,
+        deliverer=deliverer,
+        relay=relay,
+        offer_schema=OfferSchema(defaults=defaults, clock=clock),
+        loose_schema=LooseOfferSchema(defaults=defaults, clock=clock),
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall_clock_ms) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    runtime = build_runtime(settings, clock)
+    platforms = build_platforms(runtime)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["lto"] = runtime
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    app.register_blueprint(hooks_blueprint(platforms))
+    app.register_blueprint(health_blueprint())
+    app.register_blueprint(events_blueprint())
+    app.register_blueprint(metrics_blueprint(runtime.store))
+    app.register_blueprint(openapi_blueprint(platforms))
+    _install_request_log(app)
+    _install_error_handlers(app)
+
+    if settings.sandbox:
+        logs.log(
+            logging.getLogger("connector"),
+            "sandbox mode: no Kaleyra credentials are set, messages are validated but not sent",
+            logging.WARNING,
+        )
+    if settings.open_access:
+        logs.log(
+            logging.getLogger("connector"),
+            "open access: CONNECTOR_API_KEYS is empty, calls are not authenticated (sandbox only)",
+            logging.WARNING,
+        )
+    return app
+
+
+def _install_request_log(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        started = g.get("started")
+        logs.log(
+            logger,
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1) if started else None,
+            platform=g.get("platform"),
+            event_id=g.get("event_id"),
+            remote=request.remote_addr,
+        )
+        return response
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ConnectorError)
+    def _connector_error(error: ConnectorError) -> Response:
+        return json_response(error.to_body(), error.status, error.headers())
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "_")
+        status = error.code or 500
+        body = {"code": code, "status": status, "message": error.description, "errors": {}}
+        return json_response(body, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error", extra={"fields": {"path": request.path}})
+        body = {
+            "code": "internal_error",
+            "status": 500,
+            "message": "The connector failed unexpectedly; the error is logged.",
+            "errors": {},
+        }
+        return json_response(body, 500)

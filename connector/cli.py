@@ -1,0 +1,298 @@
+"""The ``lto-connector`` command: serve, worker, send, check, events (admin: admin_cli.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import ConfigError, Settings
+from .errors import ConnectorError
+from .fields import mask_phone
+from .kaleyra.payload import WA_SOURCES
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        click.echo("The connector cannot start:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+
+
+@click.group(help="Send WhatsApp Limited-Time-Offer messages through Kaleyra.")
+@click.version_option(package_name="kaleyra-lto-connector")
+def main() -> None:
+    pass
+
+
+@main.command(help="Run the HTTP connector with gunicorn.")
+@click.option(
+    "--bind",
+    default=lambda: os.environ.get("CONNECTOR_BIND", "127.0.0.1:8080"),
+    show_default="127.0.0.1:8080 (CONNECTOR_BIND)",
+    help="host:port to listen on.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=lambda: int(os.environ.get("CONNECTOR_WORKERS", 2)),
+    show_default="2 (CONNECTOR_WORKERS)",
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    type=int,
+    default=lambda: int(os.environ.get("CONNECTOR_THREADS", 8)),
+    show_default="8 (CONNECTOR_THREADS)",
+    help="Threads per worker.",
+)
+@click.option(
+    "--embedded-worker/--no-embedded-worker",
+    default=lambda: os.environ.get("CONNECTOR_EMBEDDED_WORKER", "1") not in ("0", "false", "no"),
+    show_default="on (CONNECTOR_EMBEDDED_WORKER)",
+    help="Also run a delivery worker, so queued messages go out with nothing else running. "
+    "Turn it off when `lto-connector worker` runs elsewhere.",
+)
+def serve(bind: str, workers: int, threads: int, embedded_worker: bool) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from .store import EventStore
+
+    settings = load_settings()
+    store = EventStore(settings.database_url)  # create the table once, before workers fork
+    store.create_schema()
+    store.dispose()
+    mode = "SANDBOX (no Kaleyra credentials: nothing is sent)" if settings.sandbox else "live"
+    click.echo(f"lto-connector on http://{bind} — {mode}; store {_safe_url(settings)}", err=True)
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", [bind])
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", int(settings.connect_timeout + settings.read_timeout + 30))
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("accesslog", None)  # the app logs each request as JSON
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
+                self.cfg.set("control_socket_disable", True)  # one per user, shared: not wanted
+
+        def load(self) -> Any:
+            from . import create_app
+
+            return create_app()
+
+    worker = None
+    if embedded_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "connector", "worker"])
+    try:
+        Server().run()
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+@main.command(help="Deliver queued messages (run on any number of hosts).")
+@click.option(
+    "--threads",
+    type=int,
+    default=lambda: int(os.environ.get("CONNECTOR_WORKER_THREADS", 8)),
+    show_default="8 (CONNECTOR_WORKER_THREADS)",
+    help="Delivery threads.",
+)
+def worker(threads: int) -> None:
+    from .app import build_runtime
+    from .logs import configure
+    from .worker import Sweeper
+
+    settings = load_settings()
+    configure(settings.log_level)
+    runtime = build_runtime(settings)
+    runtime.queue.handler = runtime.deliverer.deliver
+    sweeper = Sweeper(
+        runtime.store,
+        runtime.accounts,
+        runtime.queue,
+        runtime.deliverer,
+        stale_ms=int(settings.nudge_after_s * 1000),
+    )
+    sweeper.start()
+    click.echo(f"lto-connector worker: {threads} threads, queue {runtime.queue.location}", err=True)
+    consumer = runtime.queue.huey.create_consumer(
+        workers=threads,
+        worker_type="thread",
+        periodic=False,
+        graceful_signal="TERM",
+        initial_delay=0.05,
+        max_delay=0.5,
+        backoff=1.2,
+    )
+    try:
+        consumer.run()  # SIGTERM: finish the tasks in hand, then stop
+    finally:
+        sweeper.stop()
+
+
+def _offer_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--file",
+            "file_",
+            type=click.Path(exists=True, dir_okay=False),
+            help="A JSON file with the offer (flags override its fields).",
+        ),
+        click.option("--to", help="Recipient phone number."),
+        click.option("--template", "template_name", help="Template name."),
+        click.option("--language", help="Template language code (e.g. en_US)."),
+        click.option("--header-image-id"),
+        click.option("--header-image-url"),
+        click.option("--header-video-id"),
+        click.option("--header-video-url"),
+        click.option(
+            "--body", "body_params", multiple=True, help="Body variable (repeat, in order)."
+        ),
+        click.option("--expires-at", help="ISO-8601 with offset, or epoch ms."),
+        click.option("--expires-in", help="Lifetime: 14d, 48h, 90m, P14D."),
+        click.option("--coupon", "coupon_code", help="Copy-code coupon (1-15 chars)."),
+        click.option("--url-param", help="URL button's dynamic suffix."),
+        click.option("--ref"),
+        click.option("--ref1"),
+        click.option("--ref2"),
+        click.option("--idempotency-key"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _offer_input(file_: str | None, flags: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if file_:
+        try:
+            data = json.loads(Path(file_).read_text(encoding="utf-8-sig"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--file") from None
+        if not isinstance(data, dict):
+            raise click.BadParameter("must hold one JSON object (the offer)", param_hint="--file")
+    for key, value in flags.items():
+        if value not in (None, ()):
+            data[key] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+@main.command(help="Send one offer now (wa_source 'api'); prints the outcome as JSON.")
+@_offer_options
+def send(file_: str | None, **flags: Any) -> None:
+    from .app import build_runtime
+    from .offer import load_offer
+    from .outcomes import failure_error
+    from .relay import Submission
+
+    runtime = build_runtime(load_settings())
+    try:
+        offer = load_offer(runtime.offer_schema, _offer_input(file_, flags))
+        settled = runtime.relay.submit(Submission(offer, "api", "api"))
+    except ConnectorError as exc:
+        click.echo(json.dumps(exc.to_body(), indent=2))
+        sys.exit(1)
+    event = settled.event
+    if event.status != "accepted":
+        click.echo(json.dumps(failure_error(event).to_body(), indent=2))
+        sys.exit(1)
+    click.echo(
+        json.dumps(
+            {
+                "id": event.id,
+                "status": event.status,
+                "message_id": event.message_id,
+                "sandbox": event.sandbox,
+                "replayed": settled.replayed,
+            },
+            indent=2,
+        )
+    )
+
+
+@main.command(help="Validate an offer and print the exact Kaleyra request, without sending.")
+@_offer_options
+@click.option(
+    "--source",
+    type=click.Choice(sorted(WA_SOURCES)),
+    default="api",
+    show_default=True,
+    help="wa_source to put in the request.",
+)
+def check(file_: str | None, source: str, **flags: Any) -> None:
+    from .app import make_sender
+    from .kaleyra import build_request
+    from .offer import OfferDefaults, OfferSchema, load_offer
+
+    settings = load_settings()
+    schema = OfferSchema(
+        defaults=OfferDefaults(region=settings.default_region, language=settings.default_language)
+    )
+    try:
+        offer = load_offer(schema, _offer_input(file_, flags))
+        request = make_sender(settings).describe(build_request(offer, source))
+    except ConnectorError as exc:
+        click.echo(json.dumps(exc.to_body(), indent=2))
+        sys.exit(1)
+    click.echo(json.dumps(request, indent=2, ensure_ascii=False))
+
+
+@main.command(help="List recent messages with their status (phone numbers masked).")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option(
+    "--status",
+    help="Only this status: queued, leased, sending, accepted, failed, dead, uncertain.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def events(limit: int, status: str | None, as_json: bool) -> None:
+    from .store import EventStore
+
+    store = EventStore(load_settings().database_url)
+    store.create_schema()
+    for event in store.recent(limit, status):
+        row = {
+            "id": event.id,
+            "created": _iso(event.created_ms),
+            "platform": event.platform,
+            "to": mask_phone(str(event.offer.get("to", ""))),
+            "template": event.offer.get("template_name"),
+            "status": event.status,
+            "message_id": event.message_id,
+            "error": event.error_code or event.error_kind,
+            "attempts": event.attempts,
+        }
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo("  ".join(str(row[k] if row[k] is not None else "-") for k in row))
+
+
+def _iso(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+from . import admin_cli  # noqa: E402,F401  (registers replay and accounts on main)

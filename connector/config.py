@@ -1,0 +1,162 @@
+"""Settings from the environment (12-factor). Invalid settings fail at start, naming each one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import phonenumbers
+
+from .fields import parse_phone
+from .kaleyra.client import POD_HOSTS
+from .languages import is_language
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    kaleyra_pod: str = "in"
+    kaleyra_sid: str | None = None
+    kaleyra_api_key: str | None = field(default=None, repr=False)
+    kaleyra_sender: str | None = None
+    kaleyra_base_url: str | None = None
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    default_region: str | None = None
+    default_language: str = "en"
+    database_url: str = "sqlite:///lto-connector.db"
+    hubspot_client_secret: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    proxy_hops: int = 1
+    connect_timeout: float = 3.05
+    read_timeout: float = 15.0
+    dedupe_window_s: int = 86_400
+    log_level: str = "INFO"
+    queue_url: str | None = None
+    retry_horizon_s: int = 86_400
+    retry_base_s: float = 2.0
+    rate_limit: float = 80.0  # messages per second per Kaleyra account; 0 = no limit
+    nudge_after_s: float = 30.0  # a queued event's queue task presumed lost after this
+    retry_uncertain: bool = False
+    admin_keys: tuple[str, ...] = field(default=(), repr=False)
+    account: str = "default"  # the Kaleyra account's name in pauses, metrics and logs
+
+    @property
+    def lease_ms(self) -> int:
+        """How long one attempt may hold an event: twice the upstream timeouts, plus 5 s."""
+        return int((2 * (self.connect_timeout + self.read_timeout) + 5) * 1000)
+
+    @property
+    def sandbox(self) -> bool:
+        """No Kaleyra credentials: validate like Kaleyra, send nothing."""
+        return not (self.kaleyra_sid or self.kaleyra_api_key or self.kaleyra_sender)
+
+    @property
+    def open_access(self) -> bool:
+        """Sandbox without API keys: anyone on the network may try mappings."""
+        return self.sandbox and not self.api_keys
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        problems: list[str] = []
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def number(name: str, default: float, kind: type = float) -> Any:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name} must be a number, not {raw!r}")
+                return default
+            if value < 0:
+                problems.append(f"{name} must not be negative")
+            return value
+
+        def keys_of(name: str) -> tuple[str, ...]:
+            return tuple(k.strip() for k in (text(name) or "").split(",") if k.strip())
+
+        keys = keys_of("CONNECTOR_API_KEYS")
+        settings = cls(
+            kaleyra_pod=(text("KALEYRA_POD") or "in").lower(),
+            kaleyra_sid=text("KALEYRA_SID"),
+            kaleyra_api_key=text("KALEYRA_API_KEY"),
+            kaleyra_sender=text("KALEYRA_SENDER"),
+            kaleyra_base_url=text("KALEYRA_BASE_URL"),
+            api_keys=keys,
+            default_region=(text("CONNECTOR_DEFAULT_REGION") or "").upper() or None,
+            default_language=text("CONNECTOR_DEFAULT_LANGUAGE") or "en",
+            database_url=text("CONNECTOR_DATABASE_URL") or cls.database_url,
+            hubspot_client_secret=text("HUBSPOT_CLIENT_SECRET"),
+            public_url=(text("CONNECTOR_PUBLIC_URL") or "").rstrip("/") or None,
+            proxy_hops=number("CONNECTOR_PROXY_HOPS", 1, int),
+            connect_timeout=number("KALEYRA_CONNECT_TIMEOUT", 3.05),
+            read_timeout=number("KALEYRA_READ_TIMEOUT", 15.0),
+            dedupe_window_s=number("CONNECTOR_DEDUPE_WINDOW", 86_400, int),
+            log_level=(text("CONNECTOR_LOG_LEVEL") or "INFO").upper(),
+            queue_url=text("CONNECTOR_QUEUE_URL"),
+            retry_horizon_s=number("CONNECTOR_RETRY_HORIZON", 86_400, int),
+            retry_base_s=number("CONNECTOR_RETRY_BASE", 2.0),
+            rate_limit=number("KALEYRA_RATE_LIMIT", 80.0),
+            nudge_after_s=number("CONNECTOR_NUDGE_AFTER", 30.0),
+            retry_uncertain=(text("CONNECTOR_RETRY_UNCERTAIN") or "").lower()
+            in ("1", "true", "yes"),
+            admin_keys=keys_of("CONNECTOR_ADMIN_KEYS"),
+        )
+        settings = replace(settings, **overrides)
+        settings.check(problems)
+        return settings
+
+    def check(self, problems: list[str] | None = None) -> None:
+        problems = list(problems or [])
+        if not self.sandbox:
+            missing = [
+                name
+                for name, value in (
+                    ("KALEYRA_SID", self.kaleyra_sid),
+                    ("KALEYRA_API_KEY", self.kaleyra_api_key),
+                    ("KALEYRA_SENDER", self.kaleyra_sender),
+                )
+                if not value
+            ]
+            if missing:
+                problems.append(
+                    f"Kaleyra credentials are incomplete: set {', '.join(missing)} "
+                    "(or unset all three to run in sandbox mode)"
+                )
+            if not self.api_keys:
+                problems.append(
+                    "CONNECTOR_API_KEYS is empty: with real Kaleyra credentials the connector "
+                    "must not accept unauthenticated calls"
+                )
+            if self.kaleyra_sender and parse_phone(self.kaleyra_sender, None) is None:
+                problems.append("KALEYRA_SENDER must be the business number with country code")
+        if self.kaleyra_pod not in POD_HOSTS:
+            problems.append(f"KALEYRA_POD must be one of {', '.join(POD_HOSTS)}")
+        if self.default_region and self.default_region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                f"CONNECTOR_DEFAULT_REGION {self.default_region!r} is not a region code"
+            )
+        if not is_language(self.default_language):
+            problems.append(f"CONNECTOR_DEFAULT_LANGUAGE {self.default_language!r} is not known")
+        if self.queue_url and not self.queue_url.startswith(
+            ("redis://", "rediss://", "unix://", "sqlite:///")
+        ):
+            problems.append("CONNECTOR_QUEUE_URL must start with redis:// or sqlite:///")
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def sender_e164(self) -> str | None:
+        return parse_phone(self.kaleyra_sender, None) if self.kaleyra_sender else None

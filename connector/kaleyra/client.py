@@ -1,0 +1,169 @@
+"""The Kaleyra HTTP client: one pooled session per process, typed errors, a small result object."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+from .errors import KaleyraError, KaleyraUncertain, KaleyraUnreachable, error_from_response
+
+POD_HOSTS = {"in": "api.in.kaleyra.io", "ap": "api.ap.kaleyra.io", "eu": "api.eu.kaleyra.io"}
+REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "X-Correlation-Id")
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    status: int
+    code: str | None
+    request_id: str | None
+    latency_ms: float
+    sandbox: bool = False
+
+
+class Sender(Protocol):
+    sandbox: bool
+
+    def send(self, payload: dict[str, Any]) -> SendResult: ...
+
+    def describe(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def base_url_for(pod: str, sid: str) -> str:
+    try:
+        host = POD_HOSTS[pod.lower()]
+    except KeyError:
+        raise ValueError(
+            f"KALEYRA_POD must be one of {', '.join(POD_HOSTS)}, not {pod!r}"
+        ) from None
+    return f"https://{host}/v2/{sid}"
+
+
+class KaleyraClient:
+    sandbox = False
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        sender: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        pool_size: int = 32,
+    ) -> None:
+        self.url = f"{base_url.rstrip('/')}/whatsapp/{sender}/messages"
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        # resolve HTTPS_PROXY/NO_PROXY once, not on every send
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        self.session.trust_env = False
+        self.session.headers.update(
+            {
+                "api-key": api_key,
+                "Content-Type": "application/json",
+                "cache-control": "no-cache",
+                "User-Agent": "kaleyra-lto-connector",
+            }
+        )
+
+    def describe(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The request ``send`` would make, with the API key masked."""
+        headers = dict(self.session.headers)
+        headers["api-key"] = "****"
+        return {"method": "POST", "url": self.url, "headers": headers, "json": payload}
+
+    def send(self, payload: dict[str, Any]) -> SendResult:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        started = time.perf_counter()
+        try:
+            response = self.session.post(self.url, data=body, timeout=self.timeout)
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):
+                raise KaleyraUnreachable(f"Kaleyra could not be reached: {_reason(exc)}") from None
+            raise KaleyraUncertain(
+                f"The connection to Kaleyra broke after the request was sent: {_reason(exc)}"
+            ) from None
+        except requests.Timeout:
+            raise KaleyraUncertain(
+                f"Kaleyra did not answer within {self.timeout[1]:g}s; "
+                "the message may have been sent"
+            ) from None
+        except requests.RequestException as exc:
+            raise KaleyraUnreachable(f"Kaleyra could not be reached: {_reason(exc)}") from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        return parse_response(response, latency_ms)
+
+
+def parse_response(response: requests.Response, latency_ms: float) -> SendResult:
+    request_id = next(
+        (response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None
+    )
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if 200 <= response.status_code < 300:
+        message_id = _message_id(data)
+        if message_id is None:
+            raise KaleyraUncertain(
+                f"Kaleyra answered {response.status_code} without a message id",
+                status=response.status_code,
+                body=data if data is not None else response.text[:500],
+                request_id=request_id,
+            )
+        code = data.get("code") if isinstance(data, dict) else None
+        return SendResult(message_id, response.status_code, code, request_id, latency_ms)
+    retry_after = response.headers.get("Retry-After")
+    raise error_from_response(
+        response.status_code,
+        data if data is not None else response.text[:500],
+        request_id,
+        int(retry_after) if retry_after and retry_after.isdigit() else None,
+    )
+
+
+def _message_id(data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        value = data["data"].get("message_id")
+        if value:
+            return str(value)
+    return None
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the failure happened while connecting, before any byte of the request left."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError | NameResolutionError):
+            return True
+        if isinstance(current, requests.ConnectTimeout):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            if isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError):
+                return True
+        nested = (
+            current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        )
+        current = nested or current.__cause__ or current.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+__all__ = ["KaleyraClient", "KaleyraError", "SendResult", "Sender", "base_url_for"]

@@ -1,0 +1,88 @@
+"""Offer → the exact request body of Kaleyra's "Send Limited Time Offer" API.
+
+Components absent from the offer are omitted; the URL button is index 1 after a copy-code
+button, else 0 (Meta's rule). ``wa_source`` is one of the 13 values Kaleyra lists and nothing
+else: Kaleyra silently rewrites unknown values to "API".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..offer import Offer
+
+WA_SOURCES = frozenset(
+    "api clevertap zoho webengage shopify leadsquared responsys braze hubspot salesforce zapier "
+    "eloqua moengage".split()
+)
+
+
+def build_request(offer: Offer, wa_source: str) -> dict[str, Any]:
+    if wa_source not in WA_SOURCES:
+        raise ValueError(f"wa_source {wa_source!r} is not one Kaleyra accepts")
+    components: list[dict[str, Any]] = []
+    if offer.header is not None:
+        media = {"id": offer.header.id} if offer.header.id else {"link": offer.header.link}
+        components.append(
+            {
+                "type": "header",
+                "parameters": [{"type": offer.header.kind, offer.header.kind: media}],
+            }
+        )
+    if offer.body_params:
+        components.append(
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": text} for text in offer.body_params],
+            }
+        )
+    if offer.expiration_ms is not None:
+        components.append(
+            {
+                "type": "limited_time_offer",
+                "parameters": [
+                    {
+                        "type": "limited_time_offer",
+                        "limited_time_offer": {"expiration_time_ms": offer.expiration_ms},
+                    }
+                ],
+            }
+        )
+    if offer.coupon_code:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "copy_code",
+                "index": 0,
+                "parameters": [{"type": "coupon_code", "coupon_code": offer.coupon_code}],
+            }
+        )
+    if offer.url_param:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": 1 if offer.coupon_code else 0,
+                "parameters": [{"type": "text", "text": offer.url_param}],
+            }
+        )
+    extra_info: dict[str, str] = {
+        name: value
+        for name, value in (("ref", offer.ref), ("ref1", offer.ref1), ("ref2", offer.ref2))
+        if value
+    }
+    extra_info["wa_source"] = wa_source
+    return {
+        "messaging_object": {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": offer.to,
+            "type": "template",
+            "template": {
+                "name": offer.template_name,
+                "language": {"code": offer.language},
+                "components": components,
+            },
+        },
+        "extra_info": extra_info,
+    }

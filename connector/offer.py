@@ -1,0 +1,200 @@
+"""The canonical Limited-Time-Offer message: ``Offer`` and the one schema that builds it.
+
+Every route, platform and CLI command ends here: a platform's own payload is mapped to the
+canonical field names, then ``OfferSchema`` applies the rules once. The same schema feeds the
+OpenAPI document and, later, the platform manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, post_load, validates_schema
+
+from . import fields as f
+from .errors import Coded, InvalidInput
+
+HEADER_FIELDS = ("header_image_id", "header_image_url", "header_video_id", "header_video_url")
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    kind: str  # "image" | "video"
+    id: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    to: str
+    template_name: str
+    language: str
+    header: Header | None = None
+    body_params: tuple[str, ...] = ()
+    expiration_ms: int | None = None
+    expires_in_s: int | None = None  # kept so a repeated relative expiry dedupes
+    coupon_code: str | None = None
+    url_param: str | None = None
+    ref: str | None = None
+    ref1: str | None = None
+    ref2: str | None = None
+    idempotency_key: str | None = field(default=None, compare=False)
+
+    def fingerprint(self) -> str:
+        """A stable hash of what the customer would receive (not of when it was asked for)."""
+        data = asdict(self)
+        data.pop("idempotency_key")
+        if self.expires_in_s is not None:
+            data.pop("expiration_ms")
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Offer:
+        data = dict(data)
+        header = data.pop("header", None)
+        data["body_params"] = tuple(data.get("body_params") or ())
+        return cls(header=Header(**header) if header else None, **data)
+
+
+@dataclass(frozen=True)
+class OfferDefaults:
+    region: str | None = None
+    language: str | None = "en"
+
+
+class OfferSchema(Schema):
+    """The rules of one LTO offer. ``load`` returns an ``Offer``."""
+
+    to = f.Phone(required=True, metadata={"description": "Recipient, any format; E.164 after."})
+    template_name = f.Text(
+        required=True,
+        max_length=512,
+        pattern=r"[a-z0-9_]+",
+        pattern_rule="Must use only lowercase letters, digits and underscores (WhatsApp template "
+        "names).",
+        metadata={"description": "Approved WhatsApp LTO template name.", "example": "lto_summer"},
+    )
+    language = f.Language(metadata={"description": "Template language code.", "example": "en_US"})
+    header_image_id = f.MediaId(metadata={"description": "Header image media id."})
+    header_image_url = f.MediaUrl(metadata={"description": "Header image URL."})
+    header_video_id = f.MediaId(metadata={"description": "Header video media id."})
+    header_video_url = f.MediaUrl(metadata={"description": "Header video URL."})
+    body_params = f.BodyParams(metadata={"description": "Body variables {{1}}, {{2}}, ..."})
+    expires_at = f.ExpiresAt(
+        metadata={
+            "description": "Offer end: ISO-8601 with offset, or epoch milliseconds.",
+            "example": "2026-12-31T23:59:00+05:30",
+        }
+    )
+    expires_in = f.ExpiresIn(
+        metadata={"description": "Offer lifetime from now: 14d, 48h, 90m, P14D.", "example": "14d"}
+    )
+    coupon_code = f.Text(
+        min_length=1, max_length=15, metadata={"description": "Copy-code coupon, 1-15 characters."}
+    )
+    url_param = f.Text(
+        min_length=1, max_length=2000, metadata={"description": "URL button's dynamic suffix."}
+    )
+    ref = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
+    ref1 = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
+    ref2 = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
+    idempotency_key = f.Text(
+        min_length=1,
+        max_length=255,
+        metadata={"description": "Repeat calls with the same key send one message."},
+    )
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {
+        "unknown": Coded("unknown_field", "Unknown field."),
+        "type": Coded("malformed_body", "Must be a JSON object."),
+    }
+
+    def __init__(
+        self,
+        *,
+        defaults: OfferDefaults | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.defaults = defaults or OfferDefaults()
+        self.default_region = self.defaults.region
+        self.now_ms = clock
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_combinations(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        headers = [name for name in HEADER_FIELDS if data.get(name)]
+        if len(headers) > 1:
+            for name in headers:
+                errors.setdefault(name, []).append(
+                    Coded(
+                        "conflicting_fields", f"Give one header only, not {' and '.join(headers)}."
+                    )
+                )
+        if data.get("expires_at") is not None and data.get("expires_in") is not None:
+            message = Coded("conflicting_fields", "Give expires_at or expires_in, not both.")
+            errors["expires_in"] = [message]
+        expires_at = data.get("expires_at")
+        if isinstance(expires_at, int) and expires_at <= self.now_ms():
+            errors.setdefault("expires_at", []).append(
+                Coded("expiry_in_past", "The offer would already have expired; use a future time.")
+            )
+
+        if not data.get("language") and not self.defaults.language:
+            errors["language"] = [Coded("required", "This field is required.")]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def make_offer(self, data: dict[str, Any], **kwargs: Any) -> Offer:
+        header = None
+        for name in HEADER_FIELDS:
+            if data.get(name):
+                _, kind, source = name.split("_")
+                value = data[name]
+                header = Header(kind, id=value) if source == "id" else Header(kind, link=value)
+        expires_in = data.get("expires_in")
+        expiration_ms = data.get("expires_at")
+        if expires_in is not None:
+            expiration_ms = self.now_ms() + expires_in * 1000
+        return Offer(
+            to=data["to"],
+            template_name=data["template_name"],
+            language=data.get("language") or str(self.defaults.language),
+            header=header,
+            body_params=tuple(data.get("body_params") or ()),
+            expiration_ms=expiration_ms,
+            expires_in_s=expires_in,
+            coupon_code=data.get("coupon_code"),
+            url_param=data.get("url_param"),
+            ref=data.get("ref") or None,
+            ref1=data.get("ref1") or None,
+            ref2=data.get("ref2") or None,
+            idempotency_key=data.get("idempotency_key"),
+        )
+
+
+def load_offer(schema: OfferSchema, data: Any) -> Offer:
+    """Run the offer rules; bad input becomes ``InvalidInput`` naming every field."""
+    try:
+        offer: Offer = schema.load(data)
+    except ValidationError as exc:
+        raise InvalidInput.from_messages(exc.messages) from None
+    return offer

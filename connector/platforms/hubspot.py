@@ -1,0 +1,248 @@
+"""HubSpot: custom workflow actions (``/hooks/hubspot/action``) and the workflow "Send a webhook"
+action (``/hooks/hubspot/webhook``). Both record ``wa_source`` ``hubspot``.
+
+The action answers 200 with ``outputFields``: ``hs_execution_state`` SUCCESS, or FAIL_CONTINUE with
+an ``errorCode`` the definition's ``executionRules`` can label; only transient failures are 429/5xx,
+which HubSpot retries with the same ``callbackId`` (our dedupe key).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from flask import Request, Response
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
+from ..offer import OfferSchema
+from ..outcomes import failure_error
+from ..relay import Settled, Submission
+from ..signatures import api_key_matches, verify_hubspot
+from .api import ApiPlatform
+from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, json_response, read_json, request_api_key
+from .loose import blank, normalise_key
+
+# where the recipient's number is looked for when no "to" input is mapped
+PHONE_PROPERTIES = ("hs_whatsapp_phone_number", "mobilephone", "phone")
+RETRIED_STATUSES = (429, 502, 503)
+ACCOUNT_CODES = {
+    "kaleyra_auth_failed",
+    "kaleyra_sender_not_on_account",
+    "kaleyra_api_not_enabled",
+    "kaleyra_wrong_api_version",
+}
+ERROR_CODES = {
+    "kaleyra_rejected": "KALEYRA_REJECTED",
+    "kaleyra_low_balance": "KALEYRA_LOW_BALANCE",
+    "delivery_uncertain": "DELIVERY_UNCERTAIN",
+    "idempotency_conflict": "IDEMPOTENCY_CONFLICT",
+}
+
+
+class _Origin(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    portalId = fields.Integer()
+    actionDefinitionId = fields.Integer()
+    actionDefinitionVersion = fields.Integer()
+
+
+class _CrmObject(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    objectId = fields.Raw()
+    objectType = fields.String()
+    properties = fields.Dict(load_default=dict)
+
+
+class HubSpotActionRequest(Schema):
+    """The body HubSpot posts to a custom workflow action's ``actionUrl``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    callbackId = fields.String(required=True)
+    origin = fields.Nested(_Origin, load_default=dict)
+    context = fields.Dict(load_default=dict)
+    object = fields.Nested(_CrmObject, load_default=dict)
+    inputFields = fields.Dict(load_default=dict)
+
+
+def signed_uri(request: Request, public_url: str | None) -> str:
+    """The URI HubSpot signed: the public base URL plus the path and query exactly as sent."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and raw.startswith(("http://", "https://")):
+        raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
+    if not raw:
+        raw = quote(request.environ.get("SCRIPT_NAME", "") + request.path)
+        if request.query_string:
+            raw += "?" + request.query_string.decode("latin-1")
+    base = public_url or f"{request.scheme}://{request.host}"
+    return base + raw
+
+
+def record_properties(record: Any) -> dict[str, Any]:
+    """A CRM record's properties, from the legacy ``{name: {"value": v}}`` or a flat shape."""
+    if not isinstance(record, dict):
+        return {}
+    props: dict[str, Any] = {k: v for k, v in record.items() if not isinstance(v, dict | list)}
+    nested = record.get("properties")
+    if isinstance(nested, dict):
+        for name, value in nested.items():
+            props[name] = value.get("value") if isinstance(value, dict) else value
+    return props
+
+
+def phone_from(props: dict[str, Any]) -> Any:
+    return next((props[name] for name in PHONE_PROPERTIES if not blank(props.get(name))), None)
+
+
+def gives_recipient(inputs: dict[str, Any]) -> bool:
+    """Whether the inputs name the recipient under any key the loose schema reads as ``to``."""
+    return any(normalise_key(str(key)) == "to" and not blank(v) for key, v in inputs.items())
+
+
+class HubSpotSigned(Platform):
+    wa_source = "hubspot"
+
+    def verify_signature(self, request: Request) -> None:
+        secret = self.runtime.settings.hubspot_client_secret
+        if not secret:
+            if self.runtime.settings.open_access:
+                return
+            raise NotConfigured("HubSpot calls cannot be verified: set HUBSPOT_CLIENT_SECRET")
+        verify_hubspot(
+            secret,
+            request.headers,
+            request.method,
+            signed_uri(request, self.runtime.settings.public_url),
+            request.get_data(cache=True),
+            self.runtime.clock,
+        )
+
+
+class HubSpotAction(HubSpotSigned):
+    name = "hubspot_action"
+    path = "/hooks/hubspot/action"
+    summary = "HubSpot custom workflow action (signed v3, or v2)."
+
+    def authenticate(self, request: Request) -> None:
+        self.verify_signature(request)
+
+    def parse(self, request: Request) -> Submission:
+        try:
+            envelope = HubSpotActionRequest().load(read_json(request))
+        except ValidationError as exc:
+            raise InvalidInput.from_messages(exc.messages) from None
+        inputs = dict(envelope["inputFields"])
+        if not gives_recipient(inputs):
+            phone = phone_from(envelope["object"].get("properties") or {})
+            if phone is not None:
+                inputs["to"] = phone
+        return self.submission(self.offer(inputs, loose=True), delivery_id=envelope["callbackId"])
+
+    def respond(self, settled: Settled) -> Response:
+        event = settled.event
+        if event.status not in ACCEPTED_OR_ON_ITS_WAY:
+            return self.respond_error(failure_error(event))
+        output = {
+            "hs_execution_state": "SUCCESS",
+            "message_id": event.message_id,
+            "event_id": event.id,
+            "status": event.status,
+            "sandbox": event.sandbox,
+        }
+        return json_response({"outputFields": output})
+
+    def respond_error(self, error: ConnectorError) -> Response:
+        if isinstance(error, Unauthorized) or error.status in (400, 413):
+            return super().respond_error(error)  # not HubSpot's business errors: plain JSON 4xx
+        if error.status in RETRIED_STATUSES or error.code in ("in_progress", "not_configured"):
+            status = 429 if error.code == "in_progress" else error.status
+            return json_response(error.to_body(), status, error.headers())
+        output = {
+            "hs_execution_state": "FAIL_CONTINUE",
+            "errorCode": hubspot_error_code(error),
+            "errorMessage": error.message[:1000],
+        }
+        event_id = error.extra.get("id")
+        if event_id:
+            output["event_id"] = event_id
+        return json_response({"outputFields": output})
+
+
+def hubspot_error_code(error: ConnectorError) -> str:
+    if isinstance(error, InvalidInput):
+        return "INVALID_PHONE" if "to" in error.errors else "INVALID_OFFER"
+    if error.code in ACCOUNT_CODES:
+        return "KALEYRA_ACCOUNT_ERROR"
+    return ERROR_CODES.get(error.code, "KALEYRA_REJECTED")
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(?:properties\.)?([A-Za-z0-9_]+)\s*\}\}")
+
+
+class HubSpotWebhook(HubSpotSigned, ApiPlatform):
+    """The workflow "Send a webhook" action: the record in the body, offer fields in the query.
+
+    Query values may use ``{{property}}`` placeholders filled from the record; ``to`` defaults to
+    the record's WhatsApp, mobile or phone number.
+    """
+
+    name = "hubspot_webhook"
+    wa_source = "hubspot"
+    path = "/hooks/hubspot/webhook"
+    summary = "HubSpot workflow 'Send a webhook' (signed, or API key)."
+
+    def authenticate(self, request: Request) -> None:
+        settings = self.runtime.settings
+        signed = (
+            "X-HubSpot-Signature-v3" in request.headers or "X-HubSpot-Signature" in request.headers
+        )
+        if signed and settings.hubspot_client_secret:
+            self.verify_signature(request)
+            return
+        key = request_api_key(request) or request.args.get("api_key")
+        if settings.open_access or api_key_matches(key, settings.api_keys):
+            return
+        raise Unauthorized(
+            "Sign the webhook (HubSpot request signature) or send the API key in the "
+            "X-Api-Key header"
+        )
+
+    def parse(self, request: Request) -> Submission:
+        record = read_json(request) if request.get_data(cache=True).strip() else {}
+        props = record_properties(record)
+        inputs: dict[str, Any] = {}
+        if isinstance(record, dict):
+            inputs.update({k: v for k, v in record.items() if k in OFFER_FIELDS})
+        for key in request.args:
+            if key == "api_key":
+                continue
+            values = [_fill(key, value, props) for value in request.args.getlist(key)]
+            inputs[key] = values[0] if len(values) == 1 else values
+        if not gives_recipient(inputs):
+            phone = phone_from(props)
+            if phone is not None:
+                inputs["to"] = phone
+        return self.submission(self.offer(inputs, loose=True))
+
+
+def _fill(key: str, template: str, props: dict[str, Any]) -> str:
+    """Fill ``{{property}}`` from the record; an empty one is an error, never a dropped value."""
+    empty = [m.group(1) for m in _PLACEHOLDER.finditer(template) if blank(props.get(m.group(1)))]
+    if empty:
+        message = f"{{{{{empty[0]}}}}} is empty for this record, so {key} would be blank."
+        raise InvalidInput(
+            f"{key}: {message}",
+            code="empty",
+            errors={key: [{"code": "empty", "message": message}]},
+        )
+    return _PLACEHOLDER.sub(lambda m: str(props[m.group(1)]), template)
+
+
+OFFER_FIELDS = frozenset(OfferSchema().fields)

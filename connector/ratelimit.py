@@ -1,0 +1,98 @@
+"""The per-account send rate, shared by every worker on every host.
+
+Each send reserves the account's next free slot (one every ``1/rate`` seconds) and waits for it:
+strict pacing, so no window of any length carries more than its share plus one. The slot is kept
+in the event database (embedded: SQLite or PostgreSQL) or in Redis (scaled out), and taken
+atomically, so workers on many hosts share one limit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import redis
+from sqlalchemy import ColumnElement, case, func, insert, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .store.schema import rate_slots
+
+
+class SlotStore(Protocol):
+    def reserve(self, account: str, interval_ms: float) -> float:
+        """Reserve the next slot; return its time in ms on this store's clock, and now."""
+        ...
+
+
+def db_now_ms(engine: Engine) -> ColumnElement[Any]:
+    """The database's clock in epoch ms, read when the statement runs (after any lock wait)."""
+    if engine.dialect.name == "postgresql":
+        return func.extract("epoch", func.clock_timestamp()) * 1000.0
+    return (func.julianday("now") - 2440587.5) * 86_400_000.0
+
+
+class SqlSlots:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.now = db_now_ms(engine)
+
+    def reserve(self, account: str, interval_ms: float) -> float:
+        nxt = rate_slots.c.next_ms
+        slot = case((nxt > self.now, nxt), else_=self.now)
+        statement = (
+            update(rate_slots)
+            .where(rate_slots.c.account == account)
+            .values(next_ms=slot + interval_ms)
+            .returning(rate_slots.c.next_ms - interval_ms - self.now)
+        )
+        for _ in range(2):
+            with self.engine.begin() as conn:
+                wait_ms = conn.execute(statement).scalar()
+            if wait_ms is not None:
+                return float(wait_ms)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(rate_slots).values(account=account, next_ms=self.now + interval_ms)
+                    )
+                return 0.0
+            except IntegrityError:
+                continue  # another worker created the row first: reserve through it
+        raise RuntimeError("could not reserve a rate slot")
+
+
+_RESERVE = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(nxt, now_ms)
+redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', 3600000)
+return tostring(slot - now_ms)
+"""
+
+
+class RedisSlots:
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.script = self.client.register_script(_RESERVE)
+
+    def reserve(self, account: str, interval_ms: float) -> float:
+        return float(self.script(keys=[f"lto:rate:{account}"], args=[interval_ms]))
+
+
+class RateLimiter:
+    """``acquire(account)`` blocks until that account may send one message."""
+
+    def __init__(self, slots: SlotStore, per_second: float) -> None:
+        self.slots = slots
+        self.interval_ms = 1000.0 / per_second if per_second > 0 else 0.0
+
+    def acquire(self, account: str) -> float:
+        """Wait for this account's next slot; returns the seconds waited."""
+        if not self.interval_ms:
+            return 0.0
+        wait_s = max(0.0, self.slots.reserve(account, self.interval_ms) / 1000)
+        if wait_s:
+            time.sleep(wait_s)
+        return wait_s

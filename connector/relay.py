@@ -1,0 +1,131 @@
+"""The path every call takes after parsing: dedupe, store, then deliver or queue.
+
+Sync callers (the default) wait for Kaleyra's answer: ``submit`` returns the settled event. A
+repeat of a settled call returns the first outcome and sends nothing; a repeat of a sync call
+whose attempt failed *without* Kaleyra accepting it tries again, since nothing was sent.
+Async callers (``Prefer: respond-async``) get the stored, queued event at once; workers deliver.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .delivery import attempt, retry_failed
+from .errors import IdempotencyConflict, StillInProgress
+from .kaleyra import build_request
+from .kaleyra.client import Sender
+from .logs import log
+from .offer import Offer
+from .store import Event, EventStore
+from .store.events import IN_FLIGHT
+
+logger = logging.getLogger("connector.relay")
+
+
+@dataclass(frozen=True)
+class Submission:
+    offer: Offer
+    platform: str  # the route's platform name, e.g. "zapier", "hubspot_action"
+    wa_source: str
+    delivery_id: str | None = None  # the platform's own id for this delivery (retries repeat it)
+    respond_async: bool = False
+    account: str = "default"
+
+
+@dataclass(frozen=True)
+class Settled:
+    event: Event
+    replayed: bool  # True when this call was a repeat answered from the store
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        sender: Sender,
+        *,
+        enqueue: Callable[[str], None],
+        before_send: Callable[[str], object] = lambda account: None,
+        dedupe_window_s: int,
+        lease_ms: int,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.enqueue = enqueue
+        self.before_send = before_send  # the account's rate limit, waited for inline
+        self.window_ms = dedupe_window_s * 1000
+        self.lease_ms = lease_ms
+        self.wait_s = lease_ms / 1000
+
+    def dedupe_key(self, sub: Submission) -> tuple[str, bool]:
+        """(key, explicit): the caller's key, else the platform's delivery id, else the content."""
+        if sub.offer.idempotency_key:
+            return f"{sub.wa_source}:key:{sub.offer.idempotency_key}", True
+        if sub.delivery_id:
+            return f"{sub.platform}:delivery:{sub.delivery_id}", False
+        return f"{sub.wa_source}:offer:{sub.offer.fingerprint()}", False
+
+    def submit(self, sub: Submission) -> Settled:
+        key, explicit = self.dedupe_key(sub)
+        fingerprint = sub.offer.fingerprint()
+        windowed = not explicit and sub.delivery_id is None
+        event, created = self.store.claim(
+            dedupe_key=key,
+            platform=sub.platform,
+            wa_source=sub.wa_source,
+            fingerprint=fingerprint,
+            offer=sub.offer.to_dict(),
+            payload=build_request(sub.offer, sub.wa_source),
+            sandbox=self.sender.sandbox,
+            window_ms=self.window_ms if windowed else None,
+            send_now=not sub.respond_async,
+            account=sub.account,
+            lease_ms=self.lease_ms,
+        )
+        if created:
+            if sub.respond_async:
+                self.enqueue(event.id)
+                return Settled(event, replayed=False)
+            self.before_send(event.account)
+            return Settled(attempt(self.store, self.sender, event), replayed=False)
+        if explicit and event.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "This idempotency_key was already used for a different offer; "
+                "use a new key for a new message.",
+                extra={"id": event.id},
+            )
+        log(logger, "repeat", event_id=event.id, status=event.status, platform=sub.platform)
+        if sub.respond_async:
+            return self._queue_repeat(event)
+        return self._settle_repeat(event)
+
+    def _queue_repeat(self, event: Event) -> Settled:
+        if event.status == "failed":  # a sync attempt that was refused: queue it this time
+            queued = self.store.replay(event.id, time.time_ns() // 1_000_000)
+            if queued is not None:
+                self.enqueue(queued.id)
+                return Settled(queued, replayed=False)
+        return Settled(event, replayed=True)
+
+    def _settle_repeat(self, event: Event) -> Settled:
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            if event.status == "failed":
+                retried = retry_failed(self.store, self.sender, event.id, self.lease_ms)
+                if retried is not None:
+                    return Settled(retried, replayed=False)
+            elif event.mode == "async" or event.status not in IN_FLIGHT:
+                return Settled(event, replayed=True)
+            if time.monotonic() >= deadline:
+                raise StillInProgress(
+                    "An identical request is still being delivered; repeat this call shortly.",
+                    retry_after=2,
+                    extra={"id": event.id},
+                )
+            time.sleep(0.02)
+            current = self.store.get(event.id)
+            assert current is not None
+            event = current

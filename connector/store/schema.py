@@ -1,0 +1,86 @@
+"""The connector's tables (SQLAlchemy Core; SQLite by default, PostgreSQL when configured).
+
+``lto_events`` is the truth about every message; ``lto_attempts`` records each try at Kaleyra;
+``lto_accounts`` holds per-account state (paused, and why).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+events = Table(
+    "lto_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("platform", String(40), nullable=False),
+    Column("wa_source", String(16), nullable=False),
+    Column("account", String(64), nullable=False, default="default"),
+    Column("mode", String(8), nullable=False, default="sync"),  # sync | async
+    Column("dedupe_key", String(512), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("offer", JSON, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message_id", String(128)),
+    Column("error_kind", String(40)),
+    Column("error_code", String(40)),
+    Column("error_message", Text),
+    Column("upstream_status", Integer),
+    Column("retry_after", Integer),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("sandbox", Boolean, nullable=False, default=False),
+    Column("next_attempt_ms", BigInteger),  # queued: not before this time
+    Column("lease_until_ms", BigInteger),  # leased/sending: the holder's lease
+    Column("enqueued_ms", BigInteger),  # when a queue task was last sent for it
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+Index("ix_lto_events_created", events.c.created_ms)
+Index("ix_lto_events_due", events.c.status, events.c.next_attempt_ms)
+
+attempts = Table(
+    "lto_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), ForeignKey("lto_events.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("latency_ms", Float),
+    Column("outcome", String(16), nullable=False),  # accepted | failed | uncertain
+    Column("http_status", Integer),
+    Column("kaleyra_code", String(40)),
+    Column("error_kind", String(40)),
+)
+
+rate_slots = Table(
+    "lto_rate_slots",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("next_ms", Float, nullable=False),  # the account's next free send slot
+)
+
+accounts = Table(
+    "lto_accounts",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("reason", Text),
+    Column("paused_ms", BigInteger),
+    Column("updated_ms", BigInteger, nullable=False),
+)

@@ -1,0 +1,52 @@
+"""Aggregates for /metrics, read from the tables so every process and host agrees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+
+from .schema import accounts, attempts, events
+
+LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
+
+
+def event_counts(engine: Engine) -> dict[str, int]:
+    query = select(events.c.status, func.count()).group_by(events.c.status)
+    with engine.connect() as conn:
+        return {status: int(n) for status, n in conn.execute(query)}
+
+
+def oldest_queued_ms(engine: Engine) -> int | None:
+    query = select(func.min(events.c.created_ms)).where(events.c.status == "queued")
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    return int(value) if value is not None else None
+
+
+def attempt_stats(engine: Engine) -> dict[str, Any]:
+    """Attempts by outcome, retries, and the upstream latency histogram (cumulative buckets)."""
+    latency = attempts.c.latency_ms
+    columns = [
+        func.count(),
+        func.coalesce(func.sum(latency), 0.0),
+        func.coalesce(func.sum(case((attempts.c.number > 1, 1), else_=0)), 0),
+        *[func.coalesce(func.sum(case((latency <= b, 1), else_=0)), 0) for b in LATENCY_BUCKETS_MS],
+    ]
+    by_outcome = select(attempts.c.outcome, func.count()).group_by(attempts.c.outcome)
+    with engine.connect() as conn:
+        total, latency_sum, retries, *buckets = conn.execute(select(*columns)).one()
+        outcomes = {outcome: int(n) for outcome, n in conn.execute(by_outcome)}
+    return {
+        "count": int(total),
+        "sum_ms": float(latency_sum),
+        "retries": int(retries),
+        "buckets": list(zip(LATENCY_BUCKETS_MS, (int(b) for b in buckets), strict=True)),
+        "outcomes": outcomes,
+    }
+
+
+def paused_accounts(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(select(accounts.c.name).where(accounts.c.paused))]

@@ -1,0 +1,1 @@
+"""Flask blueprints: platform hooks, health, OpenAPI."""

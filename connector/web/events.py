@@ -1,0 +1,94 @@
+"""``GET /v1/events/<id>`` (API key) and ``POST /v1/events/<id>/replay`` (admin key)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from ..errors import ConnectorError, Unauthorized
+from ..fields import mask_phone
+from ..platforms.base import json_response, request_api_key
+from ..signatures import api_key_matches
+from ..store import Event
+
+
+def event_view(event: Event, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "status": event.status,
+        "mode": event.mode,
+        "platform": event.platform,
+        "wa_source": event.wa_source,
+        "to": mask_phone(str(event.offer.get("to", ""))),
+        "template_name": event.offer.get("template_name"),
+        "message_id": event.message_id,
+        "error": {
+            "kind": event.error_kind,
+            "kaleyra_code": event.error_code,
+            "message": event.error_message,
+        }
+        if event.error_kind
+        else None,  # fmt: skip
+        "attempts": [
+            {
+                key: a[key]
+                for key in (
+                    "number",
+                    "started_ms",
+                    "latency_ms",
+                    "outcome",
+                    "http_status",
+                    "kaleyra_code",
+                )
+            }  # fmt: skip
+            for a in attempts
+        ],
+        "next_attempt_ms": event.next_attempt_ms if event.status == "queued" else None,
+        "created_ms": event.created_ms,
+        "sandbox": event.sandbox,
+    }
+
+
+def events_blueprint() -> Blueprint:
+    bp = Blueprint("events", __name__)
+
+    def require(keys: tuple[str, ...], what: str) -> None:
+        settings = current_app.extensions["lto"].settings
+        if settings.open_access and not keys:
+            return
+        if not api_key_matches(request_api_key(request), keys):
+            raise Unauthorized(f"This needs {what} in 'Authorization: Bearer' or 'X-Api-Key'")
+
+    def not_found(event_id: str) -> ConnectorError:
+        return ConnectorError(f"No event {event_id[:60]!r}", status=404, code="not_found")
+
+    @bp.get("/v1/events/<event_id>")
+    def get_event(event_id: str) -> Response:
+        runtime = current_app.extensions["lto"]
+        require(runtime.settings.api_keys + runtime.settings.admin_keys, "an API key")
+        event = runtime.store.get(event_id)
+        if event is None:
+            raise not_found(event_id)
+        return json_response(event_view(event, runtime.store.attempts_of(event.id)))
+
+    @bp.post("/v1/events/<event_id>/replay")
+    def replay_event(event_id: str) -> Response:
+        runtime = current_app.extensions["lto"]
+        require(runtime.settings.admin_keys, "an admin key (CONNECTOR_ADMIN_KEYS)")
+        event = runtime.store.replay(event_id, int(time.time() * 1000))
+        if event is None:
+            current = runtime.store.get(event_id)
+            if current is None:
+                raise not_found(event_id)
+            raise ConnectorError(
+                f"Only dead, uncertain or failed events can be replayed; this one is "
+                f"{current.status}",
+                status=409,
+                code="not_replayable",
+            )
+        runtime.queue.enqueue(event.id)
+        return json_response(event_view(event, runtime.store.attempts_of(event.id)), 202)
+
+    return bp

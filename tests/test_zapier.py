@@ -1,0 +1,214 @@
+"""Zapier: what the Zapier runtime and "Webhooks by Zapier" really send, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests import zapier_runtime
+from tests.conftest import CONNECTOR_KEY, LiveConnector
+from tests.kaleyra_fake import FakeKaleyra
+
+ZAP_INPUT = {
+    "to": "+91 98765 43210",
+    "template_name": "lto_summer",
+    "language": "en",
+    "header_image_url": "",
+    "body_params": ["Asha", "20%"],
+    "expires_at": "2031-07-01T13:00:00-05:00",
+    "expires_in": "",
+    "coupon_code": "SUMMER20",
+    "url_param": "",
+    "ref": "order-42",
+    "idempotency_key": "",
+}
+
+
+def components(kaleyra: FakeKaleyra) -> dict[str, Any]:
+    [request] = kaleyra.sent
+    template = request.json["messaging_object"]["template"]
+    return {c.get("sub_type", c["type"]): c for c in template["components"]}
+
+
+# --- the real Zapier runtime --------------------------------------------------------------------
+
+
+def test_zapier_runtime_create_sends_one_offer(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    outcome = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)
+    assert outcome["ok"], outcome
+    result = outcome["result"]
+    assert result["status"] == "accepted" and result["wa_source"] == "zapier"
+    [request] = kaleyra.sent
+    assert result["message_id"] == request.message_id
+    body = request.json
+    assert body["extra_info"] == {"ref": "order-42", "wa_source": "zapier"}
+    assert body["messaging_object"]["to"] == "+919876543210"
+    parts = components(kaleyra)
+    assert [p["text"] for p in parts["body"]["parameters"]] == ["Asha", "20%"]
+    lto = parts["limited_time_offer"]["parameters"][0]["limited_time_offer"]
+    assert lto["expiration_time_ms"] == int(datetime(2031, 7, 1, 18, tzinfo=UTC).timestamp() * 1000)
+    assert parts["copy_code"]["parameters"][0]["coupon_code"] == "SUMMER20"
+    assert "url" not in parts and "header" not in parts  # blank fields are absent, not ""
+
+
+def test_zapier_runtime_auth_test(connector: LiveConnector) -> None:
+    assert zapier_runtime.run("auth", connector.base_url, CONNECTOR_KEY)["ok"]
+
+
+def test_zapier_runtime_sees_a_field_error_it_can_act_on(connector: LiveConnector) -> None:
+    outcome = zapier_runtime.run(
+        "create",
+        connector.base_url,
+        CONNECTOR_KEY,
+        {**ZAP_INPUT, "coupon_code": "TOO-LONG-COUPON-CODE"},
+    )
+    assert outcome["name"] == "ResponseError" and outcome["status"] == 422
+    content = json.loads(json.loads(outcome["message"])["content"])
+    assert content["code"] == "too_long"
+    assert content["message"].startswith("coupon_code: Must be at most 15 characters")
+
+
+def test_zapier_runtime_is_throttled_by_kaleyra_429(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    kaleyra.then("raw", status=429, body={"message": "rate"}, headers={"Retry-After": "7"})
+    outcome = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)
+    assert outcome["name"] == "ThrottledError" and outcome["delay"] == 7
+
+
+def test_zapier_runtime_with_a_wrong_key_fails_authentication(connector: LiveConnector) -> None:
+    outcome = zapier_runtime.run("create", connector.base_url, "not-the-key", ZAP_INPUT)
+    assert outcome["status"] == 401
+
+
+def test_zapier_retry_of_the_same_step_sends_once(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    first = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)
+    again = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)
+    assert first["result"]["message_id"] == again["result"]["message_id"]
+    assert again["result"]["replayed"] is True
+    assert len(kaleyra.sent) == 1
+
+
+# --- Webhooks by Zapier: whatever a person composes ---------------------------------------------
+
+
+def test_form_encoded_with_numbered_body_variables(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    response = connector.post(
+        "/hooks/zapier",
+        data={
+            "Phone": "98765 43210",
+            "Template": "lto_summer",
+            "body_1": "Asha",
+            "body_2": "a, b",
+            "expires_in": "48h",
+            "coupon": "SAVE10",
+        },
+    )
+    assert response.status_code == 202, response.text
+    parts = components(kaleyra)
+    assert [p["text"] for p in parts["body"]["parameters"]] == ["Asha", "a, b"]
+    assert parts["copy_code"]["parameters"][0]["coupon_code"] == "SAVE10"
+
+
+def test_form_list_as_repeated_keys_or_comma_string(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    base = {"to": "+919876543210", "template_name": "lto_summer", "expires_in": "1d"}
+    repeated = connector.post("/hooks/zapier", data={**base, "body_params": ["A", "B"]})
+    comma = connector.post("/hooks/zapier", data={**base, "body_params": "C,D", "ref": "2"})
+    assert (repeated.status_code, comma.status_code) == (202, 202)
+    texts = [
+        [p["text"] for p in r.json["messaging_object"]["template"]["components"][0]["parameters"]]
+        for r in kaleyra.sent
+    ]
+    assert texts == [["A", "B"], ["C", "D"]]
+
+
+def test_unflattened_and_flattened_keys(connector: LiveConnector, kaleyra: FakeKaleyra) -> None:
+    nested = {
+        "to": "+919876543210",
+        "template_name": "lto_summer",
+        "expires_in": "1d",
+        "header": {"image_url": "https://cdn.example.com/a.png"},
+    }
+    flat = {
+        "to": "+919876543210",
+        "template_name": "lto_summer",
+        "expires_in": "2d",
+        "header__image_url": "https://cdn.example.com/b.png",
+    }
+    assert connector.post("/hooks/zapier", json=nested).status_code == 202
+    assert connector.post("/hooks/zapier", json=flat).status_code == 202
+    links = [
+        r.json["messaging_object"]["template"]["components"][0]["parameters"][0]["image"]["link"]
+        for r in kaleyra.sent
+    ]
+    assert links == ["https://cdn.example.com/a.png", "https://cdn.example.com/b.png"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code"),
+    [
+        ({"template_name": "lto_summer"}, "to", "required"),
+        ({"to": "12", "template_name": "lto_summer"}, "to", "invalid_phone"),
+        (
+            {"to": "+919876543210", "template_name": "lto_summer", "cupon": "X"},
+            "cupon",
+            "unknown_field",
+        ),
+        (
+            {"to": "+919876543210", "template_name": "lto_summer", "body_1": "a", "body_3": "c"},
+            "body_2",
+            "required",
+        ),
+        (
+            {"to": "+919876543210", "template_name": "lto_summer", "expires_at": "1209600000"},
+            "expires_at",
+            "expiry_not_milliseconds",
+        ),
+    ],
+)
+def test_errors_name_the_zap_field(
+    connector: LiveConnector, data: dict[str, Any], field: str, code: str
+) -> None:
+    response = connector.post("/hooks/zapier", data=data)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][field][0]["code"] == code
+    assert field in body["message"]
+
+
+def test_without_a_key_zapier_gets_401(connector: LiveConnector, kaleyra: FakeKaleyra) -> None:
+    response = connector.post("/hooks/zapier", key=None, json={"to": "+919876543210"})
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+    assert kaleyra.requests == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"phone": "+447911123456"}, "to"), ({"coupon": "OTHER"}, "coupon_code"),
+     ({"Body 1": "x"}, "body_1")],
+)  # fmt: skip
+def test_one_field_under_two_names_is_refused(
+    connector: LiveConnector, kaleyra: FakeKaleyra, extra: dict[str, str], field: str
+) -> None:
+    data = {"to": "+919876543210", "template_name": "lto_summer", "coupon_code": "SAVE10",
+            "body_1": "Asha", **extra}  # fmt: skip
+    response = connector.post("/hooks/zapier", json=data)
+    assert response.status_code == 422
+    assert response.json()["errors"][field][0]["code"] == "conflicting_fields"
+    assert kaleyra.requests == []
+
+
+def test_the_same_value_under_two_names_is_fine(connector: LiveConnector) -> None:
+    data = {"to": "+919876543210", "phone": "+919876543210", "template_name": "lto_summer"}
+    assert connector.post("/hooks/zapier", json=data).status_code == 202
