@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .fields import mask_phone
@@ -112,17 +112,14 @@ class Deliverer:
     schedule: Callable[[str, int], None]  # (event_id, at_ms): queue a later try
     clock: Callable[[], int]
     before_send: Callable[[Event], object] = lambda event: None  # e.g. the rate limiter
-    _paused_cache: set[str] = field(default_factory=set, init=False, repr=False)
-    _paused_read_ms: int = field(default=0, init=False, repr=False)
 
     def deliver(self, event_id: str) -> Event | None:
-        """One attempt at a queued event; None when it is not ours (not due, taken, paused)."""
+        """One attempt at a queued event; None when it is not ours (not due, taken, or its
+        account paused: it waits, and ``accounts resume`` has the sweeper send it)."""
         now = self.clock()
         event = self.store.lease(event_id, now, self.lease_ms)
         if event is None:
             return None
-        if event.account in self._paused(now):
-            return self.store.requeue(event.id, now, count_attempt=False)
         self.before_send(event)
         if not self.store.mark_sending(event.id):
             return None  # our lease ran out while waiting and the sweeper took it back
@@ -130,14 +127,6 @@ class Deliverer:
         if not isinstance(outcome, KaleyraError):
             return self.store.finish(event.id, "accepted", attempt=row, **accepted_values(outcome))
         return self._after_failure(event, outcome, row)
-
-    def _paused(self, now: int) -> set[str]:
-        """Paused accounts, read at most once a second: a message leased in the second after a
-        pause fails the same way and is requeued without counting the attempt."""
-        if now - self._paused_read_ms > 1000:
-            self._paused_cache = set(self.accounts.paused())
-            self._paused_read_ms = now
-        return self._paused_cache
 
     def _after_failure(self, event: Event, exc: KaleyraError, row: dict[str, Any]) -> Event:
         now = self.clock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,9 +139,11 @@ def test_account_failure_pauses_until_resumed_without_burning_attempts(
         wait_until(lambda: connector.get("/readyz").json().get("paused_accounts"))
         assert "E110" in connector.get("/readyz").json()["paused_accounts"]["default"]
         second = connector.post("/v1/messages", json=offer(coupon_code="B"), headers=ASYNC).json()
-        wait_until(lambda: len(kaleyra.requests) == 1, timeout=3)
-        for event_id in (first, second["id"]):
-            assert event(connector, event_id)["status"] == "queued"
+        waiting = (first, second["id"])
+        wait_until(lambda: all(event(connector, i)["status"] == "queued" for i in waiting))
+        time.sleep(2.5)  # two sweeps: the paused account's events are not picked up
+        assert [event(connector, i)["status"] for i in waiting] == ["queued", "queued"]
+        assert len(kaleyra.requests) == 1
         resumed = subprocess.run([*CLI, "accounts", "resume"], env=env, capture_output=True,
                                  text=True, timeout=60)  # fmt: skip
         assert resumed.returncode == 0, resumed.stderr

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .events import now_ms
-from .schema import accounts
+from .schema import accounts, events
 
 
 class AccountStore:
@@ -39,14 +39,20 @@ class AccountStore:
         return True
 
     def resume(self, name: str) -> bool:
+        """Resume ``name``; its waiting events are nudged by the next sweep. False if not paused."""
         with self.engine.begin() as conn:
-            return bool(
+            resumed = conn.execute(
+                update(accounts)
+                .where(accounts.c.name == name, accounts.c.paused.is_(True))
+                .values(paused=False, updated_ms=now_ms())
+            ).rowcount
+            if resumed:  # queue tasks refused while paused are gone: let the sweeper re-send
                 conn.execute(
-                    update(accounts)
-                    .where(accounts.c.name == name, accounts.c.paused.is_(True))
-                    .values(paused=False, updated_ms=now_ms())
-                ).rowcount
-            )
+                    update(events)
+                    .where(events.c.account == name, events.c.status == "queued")
+                    .values(enqueued_ms=None)
+                )
+        return bool(resumed)
 
     def paused(self) -> dict[str, dict[str, Any]]:
         query = select(accounts).where(accounts.c.paused.is_(True))

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import create_engine, event, exists, func, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .schema import attempts, events, metadata
+from .schema import accounts, attempts, events, metadata
 
 # sync:  sending → accepted | failed | uncertain        (failed → sending again on a repeat call)
 # async: queued → leased → sending → accepted | queued (retry) | dead | uncertain
@@ -195,12 +195,15 @@ class EventStore:
         )
 
     def lease(self, event_id: str, now: int, lease_ms: int) -> Event | None:
-        """Take a due queued event for one attempt; None if it is not due or not queued."""
+        """Take a due queued event for one attempt; None if it is not due, not queued, or its
+        account is paused (checked in the same statement, so no send slips past a pause)."""
+        paused = exists().where(accounts.c.name == events.c.account, accounts.c.paused.is_(True))
         return self._update_returning(
             (
                 events.c.id == event_id,
                 events.c.status == "queued",
                 events.c.next_attempt_ms <= now,
+                ~paused,
             ),
             status="leased",
             attempts=events.c.attempts + 1,
