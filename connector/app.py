@@ -12,13 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
 from .config import Settings
+from .connections import Connection, KaleyraAccount
 from .delivery import Deliverer
 from .errors import ConnectorError
 from .kaleyra import KaleyraClient, SandboxClient
 from .kaleyra.client import Sender, base_url_for
 from .offer import OfferDefaults, OfferSchema, wall_clock_ms
 from .platforms import Runtime, build_platforms
-from .platforms.base import json_response
+from .platforms.base import Tenant, json_response
 from .platforms.loose import LooseOfferSchema
 from .queue import DeliveryQueue, queue_location
 from .ratelimit import RateLimiter, RedisSlots, SqlSlots
@@ -36,26 +37,42 @@ logger = logging.getLogger("connector.http")
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def make_sender(settings: Settings) -> Sender:
-    if settings.sandbox:
+def make_sender(account: KaleyraAccount, settings: Settings) -> Sender:
+    if account.sandbox:
         return SandboxClient()
-    assert settings.kaleyra_api_key and settings.sender_e164 and settings.kaleyra_sid
+    assert account.api_key and account.sender and account.sid
     return KaleyraClient(
-        base_url=settings.kaleyra_base_url
-        or base_url_for(settings.kaleyra_pod, settings.kaleyra_sid),
-        api_key=settings.kaleyra_api_key,
-        sender=settings.sender_e164,
+        base_url=account.base_url or base_url_for(account.pod, account.sid),
+        api_key=account.api_key,
+        sender=account.sender,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
     )
 
 
+def make_tenant(connection: Connection, clock: Callable[[], int]) -> Tenant:
+    d = connection.defaults
+    defaults = OfferDefaults(
+        region=d.region,
+        language=d.language,
+        template_name=d.template_name,
+        expires_in=d.offer_lifetime,
+        header=d.header,
+    )
+    return Tenant(
+        connection,
+        OfferSchema(defaults=defaults, clock=clock),
+        LooseOfferSchema(defaults=defaults, clock=clock),
+    )
+
+
 def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> Runtime:
     """Everything but Flask: also used by the CLI's ``send`` and ``events``."""
+    connections = settings.load_connections()
     store = EventStore(settings.database_url)
     store.create_schema()
     accounts = AccountStore(store.engine)
-    sender = make_sender(settings)
+    senders = {c.account.name: make_sender(c.account, settings) for c in connections}
     queue = DeliveryQueue(queue_location(settings.database_url, settings.queue_url))
     policy = RetryPolicy(
         base_s=settings.retry_base_s,
@@ -63,11 +80,11 @@ def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) 
         retry_uncertain=settings.retry_uncertain,
     )
     slots = RedisSlots(queue.location) if queue.uses_redis else SqlSlots(store.engine)
-    limiter = RateLimiter(slots, settings.rate_limit)
+    limiter = RateLimiter(slots, {c.account.name: c.account.rate for c in connections})
     deliverer = Deliverer(
         store,
         accounts,
-        sender,
+        senders,
         policy,
         settings.lease_ms,
         queue.schedule,
@@ -76,13 +93,12 @@ def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) 
     )
     relay = Relay(
         store,
-        sender,
+        senders,
         enqueue=queue.enqueue,
         before_send=limiter.acquire,
         dedupe_window_s=settings.dedupe_window_s,
         lease_ms=settings.lease_ms,
     )
-    defaults = OfferDefaults(region=settings.default_region, language=settings.default_language)
     return Runtime(
         settings=settings,
         store=store,
@@ -90,8 +106,8 @@ def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) 
         queue=queue,
         deliverer=deliverer,
         relay=relay,
-        offer_schema=OfferSchema(defaults=defaults, clock=clock),
-        loose_schema=LooseOfferSchema(defaults=defaults, clock=clock),
+        connections=connections,
+        tenants={c.name: make_tenant(c, clock) for c in connections},
         clock=clock,
     )
 
@@ -116,7 +132,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     _install_request_log(app)
     _install_error_handlers(app)
 
-    if settings.sandbox:
+    if runtime.connections.sandbox:
         logs.log(
             logging.getLogger("connector"),
             "sandbox mode: no Kaleyra credentials are set, messages are validated but not sent",

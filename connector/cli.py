@@ -16,11 +16,15 @@ from .config import ConfigError, Settings
 from .errors import ConnectorError
 from .fields import mask_phone
 from .kaleyra.payload import WA_SOURCES
+from .offer import wall_clock_ms
 
 
 def load_settings() -> Settings:
+    """The settings, with the connections checked: every problem printed, then exit 2."""
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
+        settings.load_connections()
+        return settings
     except ConfigError as exc:
         click.echo("The connector cannot start:", err=True)
         for problem in exc.problems:
@@ -71,7 +75,12 @@ def serve(bind: str, workers: int, threads: int, embedded_worker: bool) -> None:
     store = EventStore(settings.database_url)  # create the table once, before workers fork
     store.create_schema()
     store.dispose()
-    mode = "SANDBOX (no Kaleyra credentials: nothing is sent)" if settings.sandbox else "live"
+    connections = settings.load_connections()
+    mode = (
+        "SANDBOX (no Kaleyra credentials: nothing is sent)"
+        if connections.sandbox
+        else f"live, {len(connections.all)} connection(s)"
+    )
     click.echo(f"lto-connector on http://{bind} — {mode}; store {_safe_url(settings)}", err=True)
 
     class Server(BaseApplication):
@@ -193,18 +202,32 @@ def _offer_input(file_: str | None, flags: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_connection_option = click.option(
+    "--connection",
+    default=None,
+    help="The connection (tenant) to send as; default: the only or first one.",
+)
+
+
 @main.command(help="Send one offer now (wa_source 'api'); prints the outcome as JSON.")
 @_offer_options
-def send(file_: str | None, **flags: Any) -> None:
+@_connection_option
+def send(file_: str | None, connection: str | None, **flags: Any) -> None:
     from .app import build_runtime
     from .offer import load_offer
     from .outcomes import failure_error
     from .relay import Submission
+    from .templates import check_shape
 
     runtime = build_runtime(load_settings())
+    tenant = runtime.tenants.get(connection) if connection else runtime.default_tenant
+    if tenant is None:
+        raise click.UsageError(f"no connection named {connection!r}")
     try:
-        offer = load_offer(runtime.offer_schema, _offer_input(file_, flags))
-        settled = runtime.relay.submit(Submission(offer, "api", "api"))
+        offer = load_offer(tenant.offer_schema, _offer_input(file_, flags))
+        check_shape(tenant.connection.templates, offer)
+        account = tenant.connection.account.name
+        settled = runtime.relay.submit(Submission(offer, "api", "api", account=account))
     except ConnectorError as exc:
         click.echo(json.dumps(exc.to_body(), indent=2))
         sys.exit(1)
@@ -235,18 +258,23 @@ def send(file_: str | None, **flags: Any) -> None:
     show_default=True,
     help="wa_source to put in the request.",
 )
-def check(file_: str | None, source: str, **flags: Any) -> None:
-    from .app import make_sender
+@_connection_option
+def check(file_: str | None, source: str, connection: str | None, **flags: Any) -> None:
+    from .app import make_sender, make_tenant
     from .kaleyra import build_request
-    from .offer import OfferDefaults, OfferSchema, load_offer
+    from .offer import load_offer
+    from .templates import check_shape
 
     settings = load_settings()
-    schema = OfferSchema(
-        defaults=OfferDefaults(region=settings.default_region, language=settings.default_language)
-    )
+    connections = settings.load_connections()
+    chosen = connections.all.get(connection) if connection else next(iter(connections))
+    if chosen is None:
+        raise click.UsageError(f"no connection named {connection!r}")
+    tenant = make_tenant(chosen, wall_clock_ms)
     try:
-        offer = load_offer(schema, _offer_input(file_, flags))
-        request = make_sender(settings).describe(build_request(offer, source))
+        offer = load_offer(tenant.offer_schema, _offer_input(file_, flags))
+        check_shape(chosen.templates, offer)
+        request = make_sender(chosen.account, settings).describe(build_request(offer, source))
     except ConnectorError as exc:
         click.echo(json.dumps(exc.to_body(), indent=2))
         sys.exit(1)

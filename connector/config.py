@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import phonenumbers
 
-from .fields import parse_phone
+from .connections import (
+    Connection,
+    Connections,
+    Defaults,
+    Inbound,
+    KaleyraAccount,
+    digest,
+    load_connections_file,
+    org_key,
+)
+from .fields import parse_duration, parse_phone
 from .kaleyra.client import POD_HOSTS
 from .languages import is_language
 
@@ -46,6 +57,11 @@ class Settings:
     retry_uncertain: bool = False
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
     account: str = "default"  # the Kaleyra account's name in pauses, metrics and logs
+    connections_file: str | None = None  # a YAML file of tenants; replaces the KALEYRA_* setup
+    default_template: str | None = None
+    offer_lifetime: str | None = None  # the expiry an offer without one gets, e.g. "14d"
+    shopify_api_secret: str | None = field(default=None, repr=False)
+    salesforce_org_ids: tuple[str, ...] = ()
 
     @property
     def lease_ms(self) -> int:
@@ -60,7 +76,35 @@ class Settings:
     @property
     def open_access(self) -> bool:
         """Sandbox without API keys: anyone on the network may try mappings."""
-        return self.sandbox and not self.api_keys
+        return not self.connections_file and self.sandbox and not self.api_keys
+
+    def load_connections(self, env: Mapping[str, str] | None = None) -> Connections:
+        """The tenants: from ``CONNECTOR_CONNECTIONS``, else the one the environment describes."""
+        if self.connections_file:
+            return load_connections_file(self.connections_file, env)
+        account = KaleyraAccount(
+            name=self.account,
+            sid=self.kaleyra_sid,
+            api_key=self.kaleyra_api_key,
+            sender=self.sender_e164,
+            pod=self.kaleyra_pod,
+            base_url=self.kaleyra_base_url,
+            rate=self.rate_limit,
+        )
+        defaults = Defaults(
+            language=self.default_language,
+            region=self.default_region,
+            template_name=self.default_template,
+            offer_lifetime=self.offer_lifetime,
+        )
+        inbound = Inbound(
+            api_keys=frozenset(digest(k) for k in self.api_keys),
+            shopify_secret=self.shopify_api_secret,
+            salesforce_org_ids=frozenset(org_key(o) for o in self.salesforce_org_ids),
+        )
+        return Connections(
+            [Connection(self.account, account, defaults, inbound, open_access=self.open_access)]
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -113,6 +157,11 @@ class Settings:
             retry_uncertain=(text("CONNECTOR_RETRY_UNCERTAIN") or "").lower()
             in ("1", "true", "yes"),
             admin_keys=keys_of("CONNECTOR_ADMIN_KEYS"),
+            connections_file=text("CONNECTOR_CONNECTIONS"),
+            default_template=text("CONNECTOR_DEFAULT_TEMPLATE"),
+            offer_lifetime=text("CONNECTOR_OFFER_LIFETIME"),
+            shopify_api_secret=text("SHOPIFY_API_SECRET"),
+            salesforce_org_ids=keys_of("SALESFORCE_ORG_IDS"),
         )
         settings = replace(settings, **overrides)
         settings.check(problems)
@@ -120,7 +169,12 @@ class Settings:
 
     def check(self, problems: list[str] | None = None) -> None:
         problems = list(problems or [])
-        if not self.sandbox:
+        if self.connections_file and not self.sandbox:
+            problems.append(
+                "CONNECTOR_CONNECTIONS is set: put the Kaleyra account in the connections file "
+                "and unset KALEYRA_SID, KALEYRA_API_KEY and KALEYRA_SENDER"
+            )
+        elif not self.sandbox:
             missing = [
                 name
                 for name, value in (
@@ -154,6 +208,12 @@ class Settings:
             ("redis://", "rediss://", "unix://", "sqlite:///")
         ):
             problems.append("CONNECTOR_QUEUE_URL must start with redis:// or sqlite:///")
+        if self.offer_lifetime and not parse_duration(self.offer_lifetime):
+            problems.append(
+                f"CONNECTOR_OFFER_LIFETIME {self.offer_lifetime!r} is not a duration such as 14d"
+            )
+        if self.default_template and not re.fullmatch(r"[a-z0-9_]{1,512}", self.default_template):
+            problems.append("CONNECTOR_DEFAULT_TEMPLATE must be a WhatsApp template name")
         if problems:
             raise ConfigError(problems)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,7 @@ class Deliverer:
 
     store: EventStore
     accounts: AccountStore
-    sender: Sender
+    senders: Mapping[str, Sender]  # one per account
     policy: RetryPolicy
     lease_ms: int
     schedule: Callable[[str, int], None]  # (event_id, at_ms): queue a later try
@@ -120,10 +120,14 @@ class Deliverer:
         event = self.store.lease(event_id, now, self.lease_ms)
         if event is None:
             return None
+        sender = self.senders.get(event.account)
+        if sender is None:  # its connection was removed: keep the event until it is back
+            self.accounts.pause(event.account, "account not configured on this connector")
+            return self.store.requeue(event.id, now, count_attempt=False)
         self.before_send(event)
         if not self.store.mark_sending(event.id):
             return None  # our lease ran out while waiting and the sweeper took it back
-        outcome, row = send_logged(self.sender, event)
+        outcome, row = send_logged(sender, event)
         if not isinstance(outcome, KaleyraError):
             return self.store.finish(event.id, "accepted", attempt=row, **accepted_values(outcome))
         return self._after_failure(event, outcome, row)

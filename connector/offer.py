@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, post_load, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, post_load, pre_load, validates_schema
 
 from . import fields as f
 from .errors import Coded, InvalidInput
@@ -71,8 +71,27 @@ class Offer:
 
 @dataclass(frozen=True)
 class OfferDefaults:
+    """What an offer takes when the caller leaves a field out (per connection)."""
+
     region: str | None = None
     language: str | None = "en"
+    template_name: str | None = None
+    expires_in: str | None = None  # the offer lifetime, e.g. "14d"
+    header: tuple[str, str] | None = None  # (header field, value)
+
+    def fill(self, data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(data)
+        if self.template_name and _absent(data.get("template_name")):
+            data["template_name"] = self.template_name
+        if self.expires_in and all(_absent(data.get(k)) for k in ("expires_at", "expires_in")):
+            data["expires_in"] = self.expires_in
+        if self.header and all(_absent(data.get(k)) for k in HEADER_FIELDS):
+            data[self.header[0]] = self.header[1]
+        return data
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == ""
 
 
 class OfferSchema(Schema):
@@ -136,6 +155,15 @@ class OfferSchema(Schema):
         self.defaults = defaults or OfferDefaults()
         self.default_region = self.defaults.region
         self.now_ms = clock
+
+    @pre_load
+    def prepare(self, data: Any, **kwargs: Any) -> Any:
+        """Fold the caller's shape into the canonical fields, then fill the defaults."""
+        data = self.fold(data)
+        return self.defaults.fill(data) if isinstance(data, dict) else data
+
+    def fold(self, data: Any) -> Any:
+        return data
 
     @validates_schema(skip_on_field_errors=False)
     def check_combinations(self, data: dict[str, Any], **kwargs: Any) -> None:

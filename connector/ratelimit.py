@@ -9,7 +9,7 @@ atomically, so workers on many hosts share one limit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import redis
@@ -96,20 +96,27 @@ class RateLimiter:
     def __init__(
         self,
         slots: SlotStore,
-        per_second: float,
+        per_second: float | Mapping[str, float],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``per_second``: one rate for every account, or each account's own (0 = no limit)."""
         self.slots = slots
-        self.interval_ms = 1000.0 / per_second if per_second > 0 else 0.0
+        self.rates = per_second
         self.sleep = sleep
+
+    def interval_ms(self, account: str) -> float:
+        rates = self.rates
+        rate = rates if isinstance(rates, int | float) else rates.get(account, 0.0)
+        return 1000.0 / rate if rate > 0 else 0.0
 
     def acquire(self, account: str) -> float:
         """Wait for this account's next slot; returns the seconds waited."""
-        if not self.interval_ms:
+        interval_ms = self.interval_ms(account)
+        if not interval_ms:
             return 0.0
         waited = 0.0
         for _ in range(self.RETAKES + 1):
-            wait_s = max(0.0, self.slots.reserve(account, self.interval_ms) / 1000)
+            wait_s = max(0.0, self.slots.reserve(account, interval_ms) / 1000)
             slot_at = time.monotonic() + wait_s
             self.sleep(wait_s)
             waited += wait_s

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .delivery import attempt, retry_failed
@@ -32,7 +32,7 @@ class Submission:
     wa_source: str
     delivery_id: str | None = None  # the platform's own id for this delivery (retries repeat it)
     respond_async: bool = False
-    account: str = "default"
+    account: str = "default"  # the connection, whose Kaleyra account sends it
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Relay:
     def __init__(
         self,
         store: EventStore,
-        sender: Sender,
+        senders: Mapping[str, Sender],
         *,
         enqueue: Callable[[str], None],
         before_send: Callable[[str], object] = lambda account: None,
@@ -53,7 +53,7 @@ class Relay:
         lease_ms: int,
     ) -> None:
         self.store = store
-        self.sender = sender
+        self.senders = senders  # one per account (connection)
         self.enqueue = enqueue
         self.before_send = before_send  # the account's rate limit, waited for inline
         self.window_ms = dedupe_window_s * 1000
@@ -62,14 +62,16 @@ class Relay:
 
     def dedupe_key(self, sub: Submission) -> tuple[str, bool]:
         """(key, explicit): the caller's key, else the platform's delivery id, else the content."""
+        tenant = "" if sub.account == "default" else f"{sub.account}/"
         if sub.offer.idempotency_key:
-            return f"{sub.wa_source}:key:{sub.offer.idempotency_key}", True
+            return f"{tenant}{sub.wa_source}:key:{sub.offer.idempotency_key}", True
         if sub.delivery_id:
-            return f"{sub.platform}:delivery:{sub.delivery_id}", False
-        return f"{sub.wa_source}:offer:{sub.offer.fingerprint()}", False
+            return f"{tenant}{sub.platform}:delivery:{sub.delivery_id}", False
+        return f"{tenant}{sub.wa_source}:offer:{sub.offer.fingerprint()}", False
 
     def submit(self, sub: Submission) -> Settled:
         key, explicit = self.dedupe_key(sub)
+        sender = self.senders[sub.account]
         fingerprint = sub.offer.fingerprint()
         windowed = not explicit and sub.delivery_id is None
         event, created = self.store.claim(
@@ -79,7 +81,7 @@ class Relay:
             fingerprint=fingerprint,
             offer=sub.offer.to_dict(),
             payload=build_request(sub.offer, sub.wa_source),
-            sandbox=self.sender.sandbox,
+            sandbox=sender.sandbox,
             window_ms=self.window_ms if windowed else None,
             send_now=not sub.respond_async,
             account=sub.account,
@@ -90,7 +92,7 @@ class Relay:
                 self.enqueue(event.id)
                 return Settled(event, replayed=False)
             self.before_send(event.account)
-            return Settled(attempt(self.store, self.sender, event), replayed=False)
+            return Settled(attempt(self.store, sender, event), replayed=False)
         if explicit and event.fingerprint != fingerprint:
             raise IdempotencyConflict(
                 "This idempotency_key was already used for a different offer; "
@@ -114,7 +116,8 @@ class Relay:
         deadline = time.monotonic() + self.wait_s
         while True:
             if event.status == "failed":
-                retried = retry_failed(self.store, self.sender, event.id, self.lease_ms)
+                sender = self.senders[event.account]
+                retried = retry_failed(self.store, sender, event.id, self.lease_ms)
                 if retried is not None:
                     return Settled(retried, replayed=False)
             elif event.mode == "async" or event.status not in IN_FLIGHT:

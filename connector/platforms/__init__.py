@@ -4,10 +4,37 @@ from __future__ import annotations
 
 from .api import ApiPlatform
 from .base import Platform, Runtime
+from .braze import BrazePlatform
+from .clevertap import CleverTapPlatform
+from .eloqua import EloquaPlatform
 from .hubspot import HubSpotAction, HubSpotWebhook
+from .leadsquared import LeadSquaredPlatform
+from .moengage import MoEngagePlatform
+from .responsys import ResponsysPlatform
+from .salesforce import SalesforcePlatform
+from .shopify import ShopifyFlow, ShopifyWebhook
+from .webengage import WebEngagePlatform
 from .zapier import ZapierPlatform
+from .zoho import ZohoPlatform
 
-PLATFORMS: tuple[type[Platform], ...] = (ApiPlatform, ZapierPlatform, HubSpotAction, HubSpotWebhook)
+# every route; together they reach all 13 of Kaleyra's wa_source values
+PLATFORMS: tuple[type[Platform], ...] = (
+    ApiPlatform,
+    ZapierPlatform,
+    HubSpotAction,
+    HubSpotWebhook,
+    CleverTapPlatform,
+    WebEngagePlatform,
+    ShopifyWebhook,
+    ShopifyFlow,
+    SalesforcePlatform,
+    LeadSquaredPlatform,
+    BrazePlatform,
+    ZohoPlatform,
+    MoEngagePlatform,
+    EloquaPlatform,
+    ResponsysPlatform,
+)
 
 
 def build_platforms(runtime: Runtime) -> list[Platform]:

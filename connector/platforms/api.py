@@ -9,7 +9,14 @@ from flask import Request, Response
 from ..errors import InvalidInput
 from ..outcomes import failure_error
 from ..relay import Settled, Submission
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, accepted_body, json_response, read_json
+from .base import (
+    ACCEPTED_OR_ON_ITS_WAY,
+    Platform,
+    Tenant,
+    accepted_body,
+    json_response,
+    read_json,
+)
 
 
 class ApiPlatform(Platform):
@@ -18,8 +25,9 @@ class ApiPlatform(Platform):
     path = "/v1/messages"
     summary = "Send one LTO message (canonical offer JSON)."
 
-    def parse(self, request: Request) -> Submission:
-        return self.submission(self.offer(with_idempotency_header(request, read_json(request))))
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
+        data = with_idempotency_header(request, read_json(request))
+        return self.submission(self.offer(data, tenant), tenant)
 
     def respond(self, settled: Settled) -> Response:
         """202 once Kaleyra accepted (or, async, once stored and queued); otherwise Kaleyra's

@@ -14,15 +14,29 @@ from typing import Any, ClassVar
 
 from flask import Request, Response, current_app, g, has_app_context
 
+from ..connections import Connection, Connections
 from ..delivery import Deliverer
 from ..errors import ConnectorError, MalformedBody, Unauthorized
 from ..kaleyra import WA_SOURCES
 from ..offer import Offer, OfferSchema, load_offer
 from ..queue import DeliveryQueue
 from ..relay import Relay, Settled, Submission
-from ..signatures import api_key_matches
 from ..store import EventStore
 from ..store.accounts import AccountStore
+from ..templates import check_shape
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One connection with the offer schemas its defaults shape."""
+
+    connection: Connection
+    offer_schema: OfferSchema  # strict: the connector's own API
+    loose_schema: OfferSchema  # tolerant: what automation tools send
+
+    @property
+    def name(self) -> str:
+        return self.connection.name
 
 
 @dataclass
@@ -35,9 +49,18 @@ class Runtime:
     queue: DeliveryQueue
     deliverer: Deliverer
     relay: Relay
-    offer_schema: OfferSchema  # strict: the connector's own API
-    loose_schema: OfferSchema  # tolerant: what automation tools send
+    connections: Connections
+    tenants: dict[str, Tenant]
     clock: Callable[[], int]
+
+    @property
+    def default_tenant(self) -> Tenant:
+        """The env-only setup's one connection (the CLI's ``send`` and ``check`` use it)."""
+        return next(iter(self.tenants.values()))
+
+    @property
+    def offer_schema(self) -> OfferSchema:
+        return self.default_tenant.offer_schema
 
 
 class Platform:
@@ -46,6 +69,8 @@ class Platform:
     path: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     summary: ClassVar[str] = ""
+    # platforms with a short timeout (CleverTap's is 1 s) store, queue and answer at once
+    always_async: ClassVar[bool] = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -58,27 +83,26 @@ class Platform:
     def handle(self, request: Request) -> Response:
         g.platform = self.name
         try:
-            self.authenticate(request)
-            submission = replace(self.parse(request), respond_async=wants_async(request))
-            settled = self.runtime.relay.submit(submission)
+            tenant = self.authenticate(request)
+            g.connection = tenant.name
+            submission = self.parse(request, tenant)
+            respond_async = self.always_async or wants_async(request)
+            settled = self.runtime.relay.submit(replace(submission, respond_async=respond_async))
             g.event_id = settled.event.id
             return self.respond(settled)
         except ConnectorError as error:
             return self.respond_error(error)
 
     # --- hooks a platform may override ----------------------------------------------------------
-    def authenticate(self, request: Request) -> None:
-        """API key in ``Authorization: Bearer`` or ``X-Api-Key``."""
-        settings = self.runtime.settings
-        if settings.open_access:
-            return
-        if not api_key_matches(request_api_key(request), settings.api_keys):
-            raise Unauthorized(
-                "Missing or unknown API key: send it as 'Authorization: Bearer <key>' "
-                "or 'X-Api-Key: <key>'"
-            )
+    def authenticate(self, request: Request) -> Tenant:
+        """API key in ``Authorization: Bearer`` or ``X-Api-Key``: the key picks the connection."""
+        return self.tenant(
+            self.runtime.connections.by_api_key(request_api_key(request)),
+            "Missing or unknown API key: send it as 'Authorization: Bearer <key>' "
+            "or 'X-Api-Key: <key>'",
+        )
 
-    def parse(self, request: Request) -> Submission:
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
         raise NotImplementedError
 
     def respond(self, settled: Settled) -> Response:
@@ -88,12 +112,24 @@ class Platform:
         return json_response(error.to_body(), error.status, error.headers())
 
     # --- helpers ------------------------------------------------------------------------------
-    def offer(self, data: Any, *, loose: bool = False) -> Offer:
-        schema = self.runtime.loose_schema if loose else self.runtime.offer_schema
-        return load_offer(schema, data)
+    def tenant(self, connection: Connection | None, refusal: str) -> Tenant:
+        """The caller's connection; none (and no open sandbox) is a 401 with ``refusal``."""
+        connection = connection or self.runtime.connections.open
+        if connection is None:
+            raise Unauthorized(refusal)
+        return self.runtime.tenants[connection.name]
 
-    def submission(self, offer: Offer, delivery_id: str | None = None) -> Submission:
-        return Submission(offer, self.name, self.wa_source, delivery_id)
+    def offer(self, data: Any, tenant: Tenant, *, loose: bool = False) -> Offer:
+        """The offer rules with the connection's defaults, then its template shapes."""
+        offer = load_offer(tenant.loose_schema if loose else tenant.offer_schema, data)
+        check_shape(tenant.connection.templates, offer)
+        return offer
+
+    def submission(
+        self, offer: Offer, tenant: Tenant, delivery_id: str | None = None
+    ) -> Submission:
+        account = tenant.connection.account.name
+        return Submission(offer, self.name, self.wa_source, delivery_id, account=account)
 
 
 def wants_async(request: Request) -> bool:
@@ -113,7 +149,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     """Every JSON answer; in sandbox mode each one says so."""
     if isinstance(body, dict) and has_app_context() and "sandbox" not in body:
         runtime = current_app.extensions.get("lto")
-        if runtime is not None and runtime.settings.sandbox:
+        if runtime is not None and runtime.connections.sandbox:
             body = {**body, "sandbox": True}
     return Response(
         json.dumps(body, ensure_ascii=False, separators=(",", ":")),

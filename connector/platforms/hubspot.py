@@ -19,9 +19,16 @@ from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
 from ..offer import OfferSchema
 from ..outcomes import failure_error
 from ..relay import Settled, Submission
-from ..signatures import api_key_matches, verify_hubspot
+from ..signatures import verify_hubspot
 from .api import ApiPlatform
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, json_response, read_json, request_api_key
+from .base import (
+    ACCEPTED_OR_ON_ITS_WAY,
+    Platform,
+    Tenant,
+    json_response,
+    read_json,
+    request_api_key,
+)
 from .loose import blank, normalise_key
 
 # where the recipient's number is looked for when no "to" input is mapped
@@ -112,7 +119,7 @@ class HubSpotSigned(Platform):
     def verify_signature(self, request: Request) -> None:
         secret = self.runtime.settings.hubspot_client_secret
         if not secret:
-            if self.runtime.settings.open_access:
+            if self.runtime.connections.open is not None:
                 return
             raise NotConfigured("HubSpot calls cannot be verified: set HUBSPOT_CLIENT_SECRET")
         verify_hubspot(
@@ -130,10 +137,18 @@ class HubSpotAction(HubSpotSigned):
     path = "/hooks/hubspot/action"
     summary = "HubSpot custom workflow action (signed v3, or v2)."
 
-    def authenticate(self, request: Request) -> None:
+    def authenticate(self, request: Request) -> Tenant:
+        """The signature proves HubSpot sent it; the portal picks the connection."""
         self.verify_signature(request)
+        body = read_json(request)
+        origin = body.get("origin") if isinstance(body, dict) else None
+        portal = origin.get("portalId") if isinstance(origin, dict) else None
+        return self.tenant(
+            self.runtime.connections.by_portal(portal),
+            f"HubSpot portal {portal} is not connected to this connector",
+        )
 
-    def parse(self, request: Request) -> Submission:
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
         try:
             envelope = HubSpotActionRequest().load(read_json(request))
         except ValidationError as exc:
@@ -143,7 +158,8 @@ class HubSpotAction(HubSpotSigned):
             phone = phone_from(envelope["object"].get("properties") or {})
             if phone is not None:
                 inputs["to"] = phone
-        return self.submission(self.offer(inputs, loose=True), delivery_id=envelope["callbackId"])
+        offer = self.offer(inputs, tenant, loose=True)
+        return self.submission(offer, tenant, delivery_id=envelope["callbackId"])
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event
@@ -198,30 +214,36 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
     path = "/hooks/hubspot/webhook"
     summary = "HubSpot workflow 'Send a webhook' (signed, or API key)."
 
-    def authenticate(self, request: Request) -> None:
-        settings = self.runtime.settings
+    def authenticate(self, request: Request) -> Tenant:
+        """Signed (the ``portalId`` query parameter picks the connection when there are many),
+        or an API key header, which picks it itself."""
+        connections = self.runtime.connections
         signed = (
             "X-HubSpot-Signature-v3" in request.headers or "X-HubSpot-Signature" in request.headers
         )
-        if signed and settings.hubspot_client_secret:
+        if signed and self.runtime.settings.hubspot_client_secret:
             self.verify_signature(request)
-            return
+            portal = request.args.get("portalId")
+            return self.tenant(
+                connections.by_portal(portal),
+                f"HubSpot portal {portal} is not connected to this connector: add "
+                "?portalId=<your portal id> to the webhook URL",
+            )
         key = request_api_key(request) or request.args.get("api_key")
-        if settings.open_access or api_key_matches(key, settings.api_keys):
-            return
-        raise Unauthorized(
+        return self.tenant(
+            connections.by_api_key(key),
             "Sign the webhook (HubSpot request signature) or send the API key in the "
-            "X-Api-Key header"
+            "X-Api-Key header",
         )
 
-    def parse(self, request: Request) -> Submission:
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
         record = read_json(request) if request.get_data(cache=True).strip() else {}
         props = record_properties(record)
         inputs: dict[str, Any] = {}
         if isinstance(record, dict):
             inputs.update({k: v for k, v in record.items() if k in OFFER_FIELDS})
         for key in request.args:
-            if key == "api_key":
+            if key in ("api_key", "portalId"):
                 continue
             values = [_fill(key, value, props) for value in request.args.getlist(key)]
             inputs[key] = values[0] if len(values) == 1 else values
@@ -229,7 +251,7 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
             phone = phone_from(props)
             if phone is not None:
                 inputs["to"] = phone
-        return self.submission(self.offer(inputs, loose=True))
+        return self.submission(self.offer(inputs, tenant, loose=True), tenant)
 
 
 def _fill(key: str, template: str, props: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, pre_load
+from marshmallow import ValidationError
 
 from ..errors import Coded
 from ..offer import OfferSchema
@@ -25,8 +25,17 @@ ALIASES = {
     "language_code": "language",
     "coupon": "coupon_code",
     "body_variables": "body_params",
+    "template_variables": "body_params",
+    "offer_expires_at": "expires_at",
+    "offer_expires_in": "expires_in",
+    "offer_expiry": "expires_at",
+    "expiration_time_ms": "expires_at",
+    "lto_template": "template_name",
+    "media_url": "header_image_url",
+    "image_url": "header_image_url",
+    "url_suffix": "url_param",
 }
-_BODY_N = re.compile(r"^body_?(?:param_?|variable_?)?(\d{1,3})$")
+BODY_N = re.compile(r"^body_?(?:param_?|variable_?)?(\d{1,3})$")
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -50,8 +59,7 @@ def blank(value: Any) -> bool:
 
 
 class LooseOfferSchema(OfferSchema):
-    @pre_load
-    def fold_inputs(self, data: Any, **kwargs: Any) -> Any:
+    def fold(self, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
         folded: dict[str, Any] = {}
@@ -60,7 +68,7 @@ class LooseOfferSchema(OfferSchema):
             if blank(value):
                 continue
             key = normalise_key(raw_key)
-            match = _BODY_N.match(key)
+            match = BODY_N.match(key)
             target = numbered if match else folded
             slot: Any = int(match.group(1)) if match else key
             if slot in target and target[slot] != value:

@@ -10,7 +10,7 @@ from flask import Request
 
 from ..relay import Submission
 from .api import ApiPlatform, with_idempotency_header
-from .base import read_json_or_form
+from .base import Tenant, read_json_or_form
 
 
 class ZapierPlatform(ApiPlatform):
@@ -19,6 +19,6 @@ class ZapierPlatform(ApiPlatform):
     path = "/hooks/zapier"
     summary = "Send one LTO message from a Zap (JSON or form; tolerant field names)."
 
-    def parse(self, request: Request) -> Submission:
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
         data = with_idempotency_header(request, read_json_or_form(request))
-        return self.submission(self.offer(data, loose=True))
+        return self.submission(self.offer(data, tenant, loose=True), tenant)

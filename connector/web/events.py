@@ -55,8 +55,8 @@ def events_blueprint() -> Blueprint:
     bp = Blueprint("events", __name__)
 
     def require(keys: tuple[str, ...], what: str) -> None:
-        settings = current_app.extensions["lto"].settings
-        if settings.open_access and not keys:
+        runtime = current_app.extensions["lto"]
+        if runtime.connections.open is not None and not keys:
             return
         if not api_key_matches(request_api_key(request), keys):
             raise Unauthorized(f"This needs {what} in 'Authorization: Bearer' or 'X-Api-Key'")
@@ -67,10 +67,14 @@ def events_blueprint() -> Blueprint:
     @bp.get("/v1/events/<event_id>")
     def get_event(event_id: str) -> Response:
         runtime = current_app.extensions["lto"]
-        require(runtime.settings.api_keys + runtime.settings.admin_keys, "an API key")
+        key = request_api_key(request)
+        admin = api_key_matches(key, runtime.settings.admin_keys)
+        caller = runtime.connections.by_api_key(key) or runtime.connections.open
+        if not admin and caller is None:
+            raise Unauthorized("This needs an API key in 'Authorization: Bearer' or 'X-Api-Key'")
         event = runtime.store.get(event_id)
-        if event is None:
-            raise not_found(event_id)
+        if event is None or (not admin and event.account != caller.account.name):
+            raise not_found(event_id)  # another connection's events are not this caller's
         return json_response(event_view(event, runtime.store.attempts_of(event.id)))
 
     @bp.post("/v1/events/<event_id>/replay")

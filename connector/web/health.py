@@ -25,7 +25,7 @@ def health_blueprint() -> Blueprint:
         except Exception as exc:  # any driver error means "not ready"
             checks["store"] = f"unreachable: {type(exc).__name__}"
             ready = False
-        sandbox = runtime.settings.sandbox
+        sandbox = runtime.connections.sandbox
         checks["upstream"] = "sandbox" if sandbox else "kaleyra"
         body: dict[str, object] = {
             "status": "ready" if ready else "not_ready",

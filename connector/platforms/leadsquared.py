@@ -1,0 +1,86 @@
+"""LeadSquared: lead webhooks (``/hooks/leadsquared``).
+
+LeadSquared posts the flat lead (``ProspectID``, ``FirstName``, ``Phone``, ``Mobile``, ``mx_*``) as
+JSON, form or text, with the custom headers the user set (here ``X-Api-Key``), and answers a HEAD
+handshake. It may disable a webhook that answers 4xx/5xx, so every answer is 200 with
+``{"Status":"Success"|"Error","StatusReason":...}``. The recipient is ``Mobile`` or ``Phone``;
+the offer's other fields come from a ``leadsquared`` mapping, the webhook URL's query
+(``?template_name=lto_admissions&body_1={{FirstName}}``) or the connection's defaults. With no
+delivery id, a repeat is recognised by the lead and the offer's content within the dedupe window.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request, Response
+
+from ..errors import ConnectorError, InvalidInput, MalformedBody
+from ..mapping import fill_query
+from ..relay import Settled, Submission
+from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json_or_form
+from .loose import blank, normalise_key
+
+PHONE_FIELDS = ("Mobile", "Phone", "mx_WhatsApp_Number", "mx_Whatsapp_Number")
+
+
+class LeadSquaredPlatform(Platform):
+    name = "leadsquared"
+    wa_source = "leadsquared"
+    path = "/hooks/leadsquared"
+    methods = ("POST", "HEAD")
+    summary = "LeadSquared lead webhooks (JSON, form or text; X-Api-Key header; always 200)."
+    always_async = True
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "HEAD":  # LeadSquared's handshake
+            return Response(status=200)
+        return super().handle(request)
+
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
+        lead = self.lead(request)
+        mapping = tenant.connection.mappings.get("leadsquared")
+        inputs: dict[str, Any] = {}
+        if mapping is not None:
+            inputs, _ = mapping.apply(lead)
+        inputs.update(fill_query(request.args, lead))
+        if not any(normalise_key(k) == "to" for k in inputs):
+            phone = next((lead[f] for f in PHONE_FIELDS if not blank(lead.get(f))), None)
+            if phone is not None:
+                inputs["to"] = phone
+        try:
+            offer = self.offer(inputs, tenant, loose=True)
+        except InvalidInput as error:
+            raise (mapping.explain(error) if mapping is not None else error) from None
+        return self.submission(offer, tenant)
+
+    @staticmethod
+    def lead(request: Request) -> dict[str, Any]:
+        """JSON or form; a text/plain body is JSON text. ``Before``/``After`` (field-update
+        events) give the lead as it is after the change."""
+        if request.mimetype == "text/plain":
+            try:
+                data: Any = json.loads(request.get_data(cache=True))
+            except ValueError:
+                raise MalformedBody("The body is not JSON (nor a form).") from None
+        else:
+            data = read_json_or_form(request)
+        if isinstance(data, dict) and isinstance(data.get("After"), dict):
+            data = data["After"]
+        if not isinstance(data, dict):
+            raise MalformedBody("The body must be the lead as a JSON object or a form.")
+        return data
+
+    def respond(self, settled: Settled) -> Response:
+        event = settled.event
+        if event.status in ACCEPTED_OR_ON_ITS_WAY:
+            return self._answer("Success", "", id=event.id, event_status=event.status)
+        return self._answer("Error", event.error_message or f"The message is {event.status}")
+
+    def respond_error(self, error: ConnectorError) -> Response:
+        return self._answer("Error", error.message, code=error.code, errors=error.errors)
+
+    @staticmethod
+    def _answer(outcome: str, reason: str, **extra: Any) -> Response:
+        return json_response({"Status": outcome, "StatusReason": reason[:1000], **extra}, 200)

@@ -1,0 +1,164 @@
+"""Shopify: store webhooks (``/hooks/shopify``) and a Flow action (``/hooks/shopify/flow``).
+
+Both are signed the same way: ``X-Shopify-Hmac-Sha256`` = base64(HMAC-SHA256(app secret, raw
+body)), checked before anything is parsed. The secret is the connection's own (a custom app) or
+``SHOPIFY_API_SECRET`` (the public app); the shop domain picks the connection.
+
+Webhooks (``orders/create``, ``checkouts/create``, ``customers/create``) carry the resource: the
+phone comes from the customer, the billing or the shipping address; the offer's other fields
+from the connection's defaults, a mapping, or the webhook URL's query
+(``?template_name=lto_cart&body_1={{customer.first_name}}``). ``X-Shopify-Webhook-Id`` is the
+dedupe key. Shopify waits 5 seconds and retries anything but 2xx, then drops the subscription: a
+record the connector cannot send (no phone) is answered 200 with the reason, and logged.
+
+The Flow action's ``properties`` are the offer's fields as the merchant filled them;
+``action_run_id`` is the dedupe key; 200 means done, a 4xx fails the step with our message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+from flask import Request, Response
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..logs import log
+from ..mapping import fill_query
+from ..relay import Settled, Submission
+from .api import ApiPlatform
+from .base import ACCEPTED_OR_ON_ITS_WAY, Tenant, accepted_body, json_response, read_json
+from .loose import BODY_N, blank, normalise_key
+
+logger = logging.getLogger("connector.shopify")
+HMAC_HEADER = "X-Shopify-Hmac-Sha256"
+PHONE_PLACES = (
+    ("customer", "phone"),
+    ("billing_address", "phone"),
+    ("shipping_address", "phone"),
+    ("phone",),
+    ("sms_marketing_phone",),
+    ("customer", "default_address", "phone"),
+)
+
+
+def shopify_hmac(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def phone_of(record: Any) -> Any:
+    for place in PHONE_PLACES:
+        value: Any = record
+        for key in place:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not blank(value):
+            return value
+    return None
+
+
+class ShopifySigned(ApiPlatform):
+    wa_source = "shopify"
+    always_async = True
+
+    def shop_domain(self, request: Request) -> str | None:
+        return request.headers.get("X-Shopify-Shop-Domain")
+
+    def authenticate(self, request: Request) -> Tenant:
+        shop = self.shop_domain(request)
+        connection = self.runtime.connections.by_shop(shop) or self.runtime.connections.open
+        if connection is None:
+            raise Unauthorized(f"Shop {shop!r} is not connected to this connector")
+        secret = connection.inbound.shopify_secret or self.runtime.settings.shopify_api_secret
+        given = request.headers.get(HMAC_HEADER, "")
+        if secret:
+            expected = shopify_hmac(secret, request.get_data(cache=True))
+            if not hmac.compare_digest(expected.encode(), given.strip().encode()):
+                raise Unauthorized(f"{HMAC_HEADER} does not match the body: not from Shopify")
+        elif not connection.open_access:
+            raise Unauthorized("Shopify calls cannot be verified: set SHOPIFY_API_SECRET")
+        return self.runtime.tenants[connection.name]
+
+
+class ShopifyWebhook(ShopifySigned):
+    name = "shopify"
+    path = "/hooks/shopify"
+    summary = "Shopify webhooks: orders/create, checkouts/create, customers/create (HMAC)."
+
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
+        record = read_json(request)
+        if not isinstance(record, dict):
+            raise MalformedBody("A Shopify webhook body is a JSON object.")
+        mapping = tenant.connection.mappings.get("shopify")
+        inputs: dict[str, Any] = {}
+        if mapping is not None:
+            inputs, _ = mapping.apply(record)
+        inputs.update(fill_query(request.args, record))
+        if not any(normalise_key(k) == "to" for k in inputs):
+            phone = phone_of(record)
+            if phone is not None:
+                inputs["to"] = phone
+        delivery = request.headers.get("X-Shopify-Webhook-Id") or request.headers.get(
+            "X-Shopify-Event-Id"
+        )
+        offer = self.offer(inputs, tenant, loose=True)
+        return self.submission(offer, tenant, delivery_id=delivery)
+
+    def respond(self, settled: Settled) -> Response:
+        return json_response(accepted_body(settled), 200)
+
+    def respond_error(self, error: ConnectorError) -> Response:
+        if isinstance(error, InvalidInput):
+            # a 4xx would make Shopify retry a record that will never fit, then drop the webhook
+            log(logger, "webhook not sendable", logging.WARNING, code=error.code,
+                fields=sorted(error.errors))  # fmt: skip
+            body = {**error.to_body(), "status": "not_sent"}
+            return json_response(body, 200)
+        return super().respond_error(error)
+
+
+class _FlowAction(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    shopify_domain = fields.String(load_default=None)
+    action_run_id = fields.String(required=True)
+    handle = fields.String(load_default=None)
+    properties = fields.Dict(required=True)
+
+
+class ShopifyFlow(ShopifySigned):
+    name = "shopify_flow"
+    path = "/hooks/shopify/flow"
+    summary = "Shopify Flow action 'Send WhatsApp limited-time offer' (HMAC)."
+
+    def shop_domain(self, request: Request) -> str | None:
+        try:
+            data = json.loads(request.get_data(cache=True) or b"{}")
+        except ValueError:
+            return None
+        return data.get("shopify_domain") if isinstance(data, dict) else None
+
+    def parse(self, request: Request, tenant: Tenant) -> Submission:
+        try:
+            action = _FlowAction().load(read_json(request))
+        except ValidationError as exc:
+            raise InvalidInput.from_messages(exc.messages) from None
+        # Flow also sends its reference fields (customer_id, ...): only offer fields are read
+        offer_fields = set(tenant.loose_schema.fields)
+        inputs = {
+            k: v
+            for k, v in action["properties"].items()
+            if normalise_key(k) in offer_fields or BODY_N.match(normalise_key(k))
+        }
+        offer = self.offer(inputs, tenant, loose=True)
+        return self.submission(offer, tenant, delivery_id=action["action_run_id"])
+
+    def respond(self, settled: Settled) -> Response:
+        if settled.event.status not in ACCEPTED_OR_ON_ITS_WAY:
+            return super().respond(settled)
+        return json_response(accepted_body(settled), 200)  # Flow counts only 200 as done
