@@ -298,10 +298,17 @@ def _regions() -> set[str]:
 
 
 def _messages(messages: Any, prefix: str) -> list[str]:
+    """marshmallow's nested messages → ``a.b.c: text`` lines (dict ``value``/``key`` levels
+    folded into the name they belong to)."""
     if isinstance(messages, dict):
         out: list[str] = []
         for key, value in messages.items():
-            name = prefix if key == "_schema" else f"{prefix}.{key}"
+            if key in ("_schema", "value"):
+                name = prefix
+            elif key == "key":
+                name = f"{prefix} (the name)"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_messages(value, name))
         return out
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
@@ -326,7 +333,7 @@ def load_connections_file(path: str, env: Mapping[str, str] | None = None) -> Co
     try:
         data = FileSchema().load(raw if isinstance(raw, dict) else {"connections": raw})
     except ValidationError as exc:
-        raise ConfigError(_messages(exc.messages, path)) from None
+        raise ConfigError([f"{path}: {line}" for line in _messages(exc.messages, "")]) from None
     problems: list[str] = []
     built = []
     for name, spec in data["connections"].items():

@@ -62,12 +62,16 @@ def mismatches(name: str, shape: TemplateShape, offer: Offer) -> dict[str, str]:
             "(WhatsApp would refuse it with #132000)."
         )
     for field, has, what in (
-        ("coupon_code", shape.coupon, "a copy-code coupon"),
-        ("url_param", shape.url, "a URL button variable"),
+        ("coupon_code", shape.coupon, "copy-code coupon"),
+        ("url_param", shape.url, "URL button variable"),
     ):
         present = getattr(offer, field) is not None
         if has is not None and present != has:
-            out[field] = f"{t} takes {what}; give {field}." if has else f"{t} takes no {what}."
+            out[field] = (
+                f"{t} takes a {what}; give {field}."
+                if has
+                else f"{t} takes no {what}; remove {field}."
+            )
     if shape.expiry is not None and (offer.expiration_ms is not None) != shape.expiry:
         out["expires_at"] = (
             f"{t} shows an offer expiry; give expires_at or expires_in."

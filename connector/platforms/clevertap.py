@@ -49,6 +49,12 @@ def _parameters(component: dict[str, Any]) -> list[Any]:
     return [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
 
 
+def source_name(field: str) -> str:
+    """``body_params.1`` → ``components.body.parameters.1``: the name the platform's user knows."""
+    base, dot, rest = field.partition(".")
+    return SOURCE_NAMES.get(base, base) + dot + rest
+
+
 class _Template(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -186,9 +192,7 @@ class CleverTapPlatform(Platform):
         if isinstance(error, InvalidInput):
             code = PHONE if "to" in error.errors else TEMPLATE
             named = [
-                f"{SOURCE_NAMES.get(f, f)}: {i['message']}"
-                for f, its in error.errors.items()
-                for i in its
+                f"{source_name(f)}: {i['message']}" for f, its in error.errors.items() for i in its
             ]
             return self._failure(code, "; ".join(named))
         if error.status in (409, 429, 503):  # a repeat still in flight, or not ready: retry later

@@ -43,6 +43,12 @@ SOURCE_NAMES = {
 }
 
 
+def source_name(field: str) -> str:
+    """``body_params.1`` → ``templateData.templateVariables.1``: the platform's own name."""
+    base, dot, rest = field.partition(".")
+    return SOURCE_NAMES.get(base, base) + dot + rest
+
+
 class _TemplateData(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -176,7 +182,7 @@ class WebEngagePlatform(Platform):
             else:
                 code = INVALID_TEMPLATE_DATA
             named = [
-                f"{SOURCE_NAMES.get(f, f)}: {i['message']}"
+                f"{source_name(f)}: {i['message']}"
                 for f, items in error.errors.items()
                 for i in items
             ]
