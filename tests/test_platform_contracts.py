@@ -340,3 +340,13 @@ def test_the_callers_key_picks_its_connection(tenants: LiveConnector, kaleyra: F
     assert kaleyra.sent == []
     seen = tenants.get(f"/v1/events/{event.id}", headers={"X-Api-Key": ACME_KEY})
     assert seen.status_code == 404  # another tenant's event is not acme's to read
+
+
+def test_clevertap_msg_id_is_the_dedupe_key(tenants: LiveConnector, kaleyra: FakeKaleyra) -> None:
+    """Two campaigns may send the same content: distinct msgIds are two messages."""
+    first = load("clevertap/send-lto.json")
+    second = first | {"msgId": "48213377|1893456000|20301101|48213378"}
+    for body in (first, second, first):
+        assert clevertap(body).send(tenants.base_url).json()["status"] == "success"
+    deliver_queued(tenants)
+    assert len([r for r in kaleyra.sent if r.accepted]) == 2

@@ -92,6 +92,7 @@ class CleverTapMessage(Schema):
             "to": data["to"],
             "template_name": data["template"]["namespace"],
             "language": data["template"]["languageCode"],
+            "msgId": data["msgId"],
         }
         for component in data["components"]:
             kind = str(component.get("type", "")).lower()
