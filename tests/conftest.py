@@ -122,6 +122,45 @@ def connector(start_connector: Callable[..., LiveConnector]) -> LiveConnector:
     return start_connector()
 
 
+@pytest.fixture
+def start_tenants(
+    start_connector: Callable[..., LiveConnector],
+    kaleyra: FakeKaleyra,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., LiveConnector]:
+    """The connector serving tests/platform_cases.py's connections file (tenants ``acme``, live
+    against the loopback Kaleyra, and ``other``); ``edit`` may change the document first."""
+    import yaml
+
+    from tests.platform_cases import SHOPIFY_SECRET, connections_yaml
+
+    monkeypatch.setenv("TEST_ACME_KALEYRA_KEY", API_KEY)
+    monkeypatch.setenv("TEST_SHOPIFY_SECRET", SHOPIFY_SECRET)
+
+    def start(edit: Callable[[dict[str, Any]], None] | None = None) -> LiveConnector:
+        doc = yaml.safe_load(connections_yaml(kaleyra.base_url, HUBSPOT_SECRET))
+        if edit is not None:
+            edit(doc)
+        path = tmp_path / f"connections-{uuid.uuid4().hex[:8]}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return start_connector(sandbox=True, connections_file=str(path))
+
+    return start
+
+
+@pytest.fixture
+def tenants(start_tenants: Callable[..., LiveConnector]) -> LiveConnector:
+    return start_tenants()
+
+
+def deliver_queued(connector: LiveConnector) -> None:
+    """What a queue worker does: deliver every queued event (the same ``deliver``)."""
+    runtime = connector.runtime
+    for event in runtime.store.recent(limit=500, status="queued"):
+        runtime.deliverer.deliver(event.id)
+
+
 def offer(**overrides: Any) -> dict[str, Any]:
     """A complete, valid canonical offer (the API page's sample, with a real expiry)."""
     data: dict[str, Any] = {

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import HUBSPOT_SECRET, LiveConnector
-from tests.kaleyra_fake import API_KEY, FakeKaleyra
+from tests.conftest import LiveConnector, deliver_queued
+from tests.kaleyra_fake import FakeKaleyra
 from tests.platform_cases import (
     ACME_KEY,
     CLEVERTAP_PASSWORD,
@@ -20,29 +19,12 @@ from tests.platform_cases import (
     FIXTURES,
     OTHER_KEY,
     SHOP,
-    SHOPIFY_SECRET,
     Call,
     basic,
-    connections_yaml,
     json_call,
     mapped,
     shopify_sign,
 )
-from tests.test_platforms import deliver_queued
-
-
-@pytest.fixture
-def tenants(
-    start_connector: Callable[..., LiveConnector],
-    kaleyra: FakeKaleyra,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> LiveConnector:
-    monkeypatch.setenv("TEST_ACME_KALEYRA_KEY", API_KEY)
-    monkeypatch.setenv("TEST_SHOPIFY_SECRET", SHOPIFY_SECRET)
-    path = tmp_path / "connections.yaml"
-    path.write_text(connections_yaml(kaleyra.base_url, HUBSPOT_SECRET))
-    return start_connector(sandbox=True, connections_file=str(path))
 
 
 def load(name: str) -> Any:
@@ -291,26 +273,18 @@ def test_a_missing_mapped_value_names_the_field_and_its_source(tenants: LiveConn
 
 
 def test_each_item_of_a_batch_is_one_message(
-    start_connector: Callable[..., LiveConnector],
-    kaleyra: FakeKaleyra,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    start_tenants: Callable[..., LiveConnector], kaleyra: FakeKaleyra
 ) -> None:
-    import yaml
+    def each_item(doc: dict[str, Any]) -> None:
+        doc["connections"]["acme"]["mappings"]["eloqua"] = {
+            "each": "items",
+            "to": "MobilePhone",
+            "template_name": {"value": "lto_weekly"},
+            "body_params": ["{{FirstName}}"],
+            "dedupe_key": "{{ContactID}}",
+        }
 
-    monkeypatch.setenv("TEST_ACME_KALEYRA_KEY", API_KEY)
-    monkeypatch.setenv("TEST_SHOPIFY_SECRET", SHOPIFY_SECRET)
-    doc = yaml.safe_load(connections_yaml(kaleyra.base_url, HUBSPOT_SECRET))
-    doc["connections"]["acme"]["mappings"]["eloqua"] = {
-        "each": "items",
-        "to": "MobilePhone",
-        "template_name": {"value": "lto_weekly"},
-        "body_params": ["{{FirstName}}"],
-        "dedupe_key": "{{ContactID}}",
-    }
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    connector = start_connector(sandbox=True, connections_file=str(path))
+    connector = start_tenants(each_item)
     items = [
         {"ContactID": "1", "FirstName": "Asha", "MobilePhone": "+91 98765 43210"},
         {"ContactID": "2", "FirstName": "Ravi", "MobilePhone": "+91 98765 43211"},

@@ -7,38 +7,15 @@ twice; and what reaches Kaleyra carries that platform's ``wa_source``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import HUBSPOT_SECRET, LiveConnector
-from tests.kaleyra_fake import API_KEY, FakeKaleyra
-from tests.platform_cases import SHOPIFY_SECRET, Case, cases, connections_yaml
+from tests.conftest import HUBSPOT_SECRET, LiveConnector, deliver_queued
+from tests.kaleyra_fake import FakeKaleyra
+from tests.platform_cases import Case, cases
 
 CASES = cases(HUBSPOT_SECRET)
-
-
-@pytest.fixture
-def tenants(
-    start_connector: Callable[..., LiveConnector],
-    kaleyra: FakeKaleyra,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> LiveConnector:
-    monkeypatch.setenv("TEST_ACME_KALEYRA_KEY", API_KEY)
-    monkeypatch.setenv("TEST_SHOPIFY_SECRET", SHOPIFY_SECRET)
-    path = tmp_path / "connections.yaml"
-    path.write_text(connections_yaml(kaleyra.base_url, HUBSPOT_SECRET))
-    return start_connector(sandbox=True, connections_file=str(path))
-
-
-def deliver_queued(connector: LiveConnector) -> None:
-    """What a queue worker does: deliver every queued event (the same ``deliver``)."""
-    runtime = connector.runtime
-    for event in runtime.store.recent(limit=500, status="queued"):
-        runtime.deliverer.deliver(event.id)
 
 
 def sent_payloads(kaleyra: FakeKaleyra) -> list[dict[str, Any]]:

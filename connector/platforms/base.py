@@ -13,17 +13,27 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from flask import Request, Response, current_app, g, has_app_context
+from marshmallow import EXCLUDE, Schema
 
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
-from ..errors import ConnectorError, MalformedBody, Unauthorized
+from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..kaleyra import WA_SOURCES
+from ..mapping import fill_query
 from ..offer import Offer, OfferSchema, load_offer
 from ..queue import DeliveryQueue
 from ..relay import Relay, Settled, Submission
 from ..store import EventStore
 from ..store.accounts import AccountStore
 from ..templates import check_shape
+from .loose import normalise_key
+
+
+class PlatformSchema(Schema):
+    """A platform's own payload: read the fields we use, ignore the rest (platforms add fields)."""
+
+    class Meta:
+        unknown = EXCLUDE
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,28 @@ class Platform:
         offer = load_offer(tenant.loose_schema if loose else tenant.offer_schema, data)
         check_shape(tenant.connection.templates, offer)
         return offer
+
+    def offer_from_record(
+        self,
+        record: dict[str, Any],
+        query: Any,
+        tenant: Tenant,
+        phone: Callable[[dict[str, Any]], Any],
+    ) -> Offer:
+        """A webhook's record as an offer: the connection's mapping for this platform, then the
+        URL's query (``{{path}}`` filled from the record), then ``phone(record)`` as the
+        recipient unless one was given; a failing mapped field names where it was read from."""
+        mapping = tenant.connection.mappings.get(self.wa_source)
+        inputs: dict[str, Any] = mapping.apply(record)[0] if mapping is not None else {}
+        inputs.update(fill_query(query, record))
+        if not any(normalise_key(k) == "to" for k in inputs):
+            recipient = phone(record)
+            if recipient is not None:
+                inputs["to"] = recipient
+        try:
+            return self.offer(inputs, tenant, loose=True)
+        except InvalidInput as error:
+            raise (mapping.explain(error) if mapping is not None else error) from None
 
     def submission(
         self, offer: Offer, tenant: Tenant, delivery_id: str | None = None

@@ -16,11 +16,11 @@ import binascii
 from typing import Any
 
 from flask import Request, Response
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
+from marshmallow import ValidationError, fields, post_load, pre_load
 
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..relay import Settled, Submission
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json
+from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
 
 VERIFY_NAMESPACE = "whatsapp:hsm:technology:generic:verify"
 CREDENTIALS, TEMPLATE, PHONE, OTHER = 2000, 2001, 2002, 2004
@@ -55,19 +55,13 @@ def source_name(field: str) -> str:
     return SOURCE_NAMES.get(base, base) + dot + rest
 
 
-class _Template(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _Template(PlatformSchema):
     namespace = fields.String(required=True)
     languageCode = fields.String(load_default=None)
 
 
-class CleverTapMessage(Schema):
+class CleverTapMessage(PlatformSchema):
     """One CleverTap send → the canonical offer's fields (plus ``msgId``)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     msgId = fields.String(load_default=None)
     to = fields.Raw(required=True)

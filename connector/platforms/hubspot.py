@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Request, Response
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
 from ..offer import OfferSchema
@@ -24,6 +24,7 @@ from .api import ApiPlatform
 from .base import (
     ACCEPTED_OR_ON_ITS_WAY,
     Platform,
+    PlatformSchema,
     Tenant,
     json_response,
     read_json,
@@ -48,29 +49,20 @@ ERROR_CODES = {
 }
 
 
-class _Origin(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _Origin(PlatformSchema):
     portalId = fields.Integer()
     actionDefinitionId = fields.Integer()
     actionDefinitionVersion = fields.Integer()
 
 
-class _CrmObject(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _CrmObject(PlatformSchema):
     objectId = fields.Raw()
     objectType = fields.String()
     properties = fields.Dict(load_default=dict)
 
 
-class HubSpotActionRequest(Schema):
+class HubSpotActionRequest(PlatformSchema):
     """The body HubSpot posts to a custom workflow action's ``actionUrl``."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     callbackId = fields.String(required=True)
     origin = fields.Nested(_Origin, load_default=dict)

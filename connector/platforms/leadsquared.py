@@ -16,13 +16,16 @@ from typing import Any
 
 from flask import Request, Response
 
-from ..errors import ConnectorError, InvalidInput, MalformedBody
-from ..mapping import fill_query
+from ..errors import ConnectorError, MalformedBody
 from ..relay import Settled, Submission
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json_or_form
-from .loose import blank, normalise_key
+from .loose import blank
 
 PHONE_FIELDS = ("Mobile", "Phone", "mx_WhatsApp_Number", "mx_Whatsapp_Number")
+
+
+def lead_phone(lead: dict[str, Any]) -> Any:
+    return next((lead[f] for f in PHONE_FIELDS if not blank(lead.get(f))), None)
 
 
 class LeadSquaredPlatform(Platform):
@@ -40,19 +43,7 @@ class LeadSquaredPlatform(Platform):
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         lead = self.lead(request)
-        mapping = tenant.connection.mappings.get("leadsquared")
-        inputs: dict[str, Any] = {}
-        if mapping is not None:
-            inputs, _ = mapping.apply(lead)
-        inputs.update(fill_query(request.args, lead))
-        if not any(normalise_key(k) == "to" for k in inputs):
-            phone = next((lead[f] for f in PHONE_FIELDS if not blank(lead.get(f))), None)
-            if phone is not None:
-                inputs["to"] = phone
-        try:
-            offer = self.offer(inputs, tenant, loose=True)
-        except InvalidInput as error:
-            raise (mapping.explain(error) if mapping is not None else error) from None
+        offer = self.offer_from_record(lead, request.args, tenant, lead_phone)
         return self.submission(offer, tenant)
 
     @staticmethod

@@ -23,12 +23,12 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeXML
 from defusedxml.common import DefusedXmlException
 from flask import Request, Response
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import ValidationError, fields, pre_load
 
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..logs import log
 from ..relay import Submission
-from .base import Platform, Tenant
+from .base import Platform, PlatformSchema, Tenant
 from .loose import BODY_N, normalise_key
 
 logger = logging.getLogger("connector.salesforce")
@@ -49,19 +49,13 @@ def child_text(element: Element, name: str) -> str | None:
     return None
 
 
-class _Notification(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _Notification(PlatformSchema):
     Id = fields.String(required=True)
     sObject = fields.Dict(required=True)
 
 
-class OutboundMessage(Schema):
+class OutboundMessage(PlatformSchema):
     """The parsed envelope: the org, the action and each notification's record fields."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     OrganizationId = fields.String(required=True)
     ActionId = fields.String(load_default=None)

@@ -25,14 +25,20 @@ import logging
 from typing import Any
 
 from flask import Request, Response
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..logs import log
-from ..mapping import fill_query
 from ..relay import Settled, Submission
 from .api import ApiPlatform
-from .base import ACCEPTED_OR_ON_ITS_WAY, Tenant, accepted_body, json_response, read_json
+from .base import (
+    ACCEPTED_OR_ON_ITS_WAY,
+    PlatformSchema,
+    Tenant,
+    accepted_body,
+    json_response,
+    read_json,
+)
 from .loose import BODY_N, blank, normalise_key
 
 logger = logging.getLogger("connector.shopify")
@@ -93,19 +99,10 @@ class ShopifyWebhook(ShopifySigned):
         record = read_json(request)
         if not isinstance(record, dict):
             raise MalformedBody("A Shopify webhook body is a JSON object.")
-        mapping = tenant.connection.mappings.get("shopify")
-        inputs: dict[str, Any] = {}
-        if mapping is not None:
-            inputs, _ = mapping.apply(record)
-        inputs.update(fill_query(request.args, record))
-        if not any(normalise_key(k) == "to" for k in inputs):
-            phone = phone_of(record)
-            if phone is not None:
-                inputs["to"] = phone
         delivery = request.headers.get("X-Shopify-Webhook-Id") or request.headers.get(
             "X-Shopify-Event-Id"
         )
-        offer = self.offer(inputs, tenant, loose=True)
+        offer = self.offer_from_record(record, request.args, tenant, phone_of)
         return self.submission(offer, tenant, delivery_id=delivery)
 
     def respond(self, settled: Settled) -> Response:
@@ -121,10 +118,7 @@ class ShopifyWebhook(ShopifySigned):
         return super().respond_error(error)
 
 
-class _FlowAction(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _FlowAction(PlatformSchema):
     shopify_domain = fields.String(load_default=None)
     action_run_id = fields.String(required=True)
     handle = fields.String(load_default=None)

@@ -15,11 +15,11 @@ import binascii
 from typing import Any
 
 from flask import Request, Response
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
+from marshmallow import ValidationError, fields, post_load
 
 from ..errors import ConnectorError, InvalidInput, Unauthorized
 from ..relay import Settled, Submission
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json
+from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
 
 SUPPORTED_VERSIONS = ("1.0",)
 INVALID_NUMBER = 2003
@@ -49,10 +49,7 @@ def source_name(field: str) -> str:
     return SOURCE_NAMES.get(base, base) + dot + rest
 
 
-class _TemplateData(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _TemplateData(PlatformSchema):
     templateName = fields.String(required=True)
     templateVariables = fields.List(fields.Raw(), load_default=list)
     language = fields.String(load_default=None)
@@ -62,30 +59,21 @@ class _TemplateData(Schema):
     copyCodeText = fields.String(load_default=None)
 
 
-class _WhatsAppData(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _WhatsAppData(PlatformSchema):
     toNumber = fields.String(required=True)
     fromNumber = fields.String(load_default=None)
     templateData = fields.Nested(_TemplateData, required=True)
     customData = fields.Dict(load_default=dict)
 
 
-class _Metadata(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class _Metadata(PlatformSchema):
     messageId = fields.String(load_default=None)
     campaignType = fields.String(load_default=None)
     timestamp = fields.Raw(load_default=None)
 
 
-class WebEngageMessage(Schema):
+class WebEngageMessage(PlatformSchema):
     """One WSP request → the canonical offer's fields (plus ``messageId``)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     version = fields.String(required=True)
     whatsAppData = fields.Nested(_WhatsAppData, required=True)
