@@ -27,9 +27,11 @@ from .relay import Relay
 from .retries import RetryPolicy
 from .store import EventStore
 from .store.accounts import AccountStore
+from .web.catalog import catalog_blueprint
 from .web.events import events_blueprint
 from .web.health import health_blueprint
 from .web.hooks import hooks_blueprint
+from .web.hubspot_options import hubspot_options_blueprint
 from .web.metrics import metrics_blueprint
 from .web.openapi import openapi_blueprint
 
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     app.register_blueprint(hooks_blueprint(platforms))
     app.register_blueprint(health_blueprint())
     app.register_blueprint(events_blueprint())
+    app.register_blueprint(catalog_blueprint())
+    app.register_blueprint(hubspot_options_blueprint())
     app.register_blueprint(metrics_blueprint(runtime.store))
     app.register_blueprint(openapi_blueprint(platforms))
     _install_request_log(app)

@@ -97,43 +97,118 @@ def _absent(value: Any) -> bool:
 class OfferSchema(Schema):
     """The rules of one LTO offer. ``load`` returns an ``Offer``."""
 
-    to = f.Phone(required=True, metadata={"description": "Recipient, any format; E.164 after."})
+    to = f.Phone(
+        required=True,
+        metadata={
+            "label": "WhatsApp number",
+            "description": "The customer's phone number, any format; numbers without a country "
+            "code take the connection's default region.",
+            "example": "+919876543210",
+        },
+    )
     template_name = f.Text(
         required=True,
         max_length=512,
         pattern=r"[a-z0-9_]+",
         pattern_rule="Must use only lowercase letters, digits and underscores (WhatsApp template "
         "names).",
-        metadata={"description": "Approved WhatsApp LTO template name.", "example": "lto_summer"},
+        metadata={
+            "label": "Template",
+            "description": "The approved WhatsApp limited-time-offer template's name.",
+            "example": "lto_summer",
+        },
     )
-    language = f.Language(metadata={"description": "Template language code.", "example": "en_US"})
-    header_image_id = f.MediaId(metadata={"description": "Header image media id."})
-    header_image_url = f.MediaUrl(metadata={"description": "Header image URL."})
-    header_video_id = f.MediaId(metadata={"description": "Header video media id."})
-    header_video_url = f.MediaUrl(metadata={"description": "Header video URL."})
-    body_params = f.BodyParams(metadata={"description": "Body variables {{1}}, {{2}}, ..."})
+    language = f.Language(
+        metadata={
+            "label": "Language",
+            "description": "The template's language code, e.g. en, en_US, pt_BR (default: the "
+            "connection's, usually en).",
+            "example": "en_US",
+        }
+    )
+    header_image_id = f.MediaId(
+        metadata={"label": "Header image id", "description": "Header image, as a media id."}
+    )
+    header_image_url = f.MediaUrl(
+        metadata={
+            "label": "Header image URL",
+            "description": "Header image, as a public https URL (JPEG or PNG).",
+            "example": "https://example.com/summer.jpg",
+        }
+    )
+    header_video_id = f.MediaId(
+        metadata={"label": "Header video id", "description": "Header video, as a media id."}
+    )
+    header_video_url = f.MediaUrl(
+        metadata={
+            "label": "Header video URL",
+            "description": "Header video, as a public https URL (MP4).",
+        }
+    )
+    body_params = f.BodyParams(
+        metadata={
+            "label": "Body variables",
+            "description": "The template's body variables in order: {{1}}, {{2}}, ... No "
+            "newlines or tabs.",
+            "example": ["Asha", "20%"],
+        }
+    )
     expires_at = f.ExpiresAt(
         metadata={
-            "description": "Offer end: ISO-8601 with offset, or epoch milliseconds.",
+            "label": "Offer ends at",
+            "description": "When the offer ends: ISO-8601 with a UTC offset, or epoch "
+            "milliseconds. Give this or 'Offer lasts', not both.",
             "example": "2026-12-31T23:59:00+05:30",
         }
     )
     expires_in = f.ExpiresIn(
-        metadata={"description": "Offer lifetime from now: 14d, 48h, 90m, P14D.", "example": "14d"}
+        metadata={
+            "label": "Offer lasts",
+            "description": "How long the offer lasts from the moment it is sent: 14d, 48h, 90m "
+            "or P14D. Give this or 'Offer ends at', not both.",
+            "example": "48h",
+        }
     )
     coupon_code = f.Text(
-        min_length=1, max_length=15, metadata={"description": "Copy-code coupon, 1-15 characters."}
+        min_length=1,
+        max_length=15,
+        metadata={
+            "label": "Coupon code",
+            "description": "The copy-code button's coupon, 1-15 characters.",
+            "example": "SUMMER20",
+        },
     )
     url_param = f.Text(
-        min_length=1, max_length=2000, metadata={"description": "URL button's dynamic suffix."}
+        min_length=1,
+        max_length=2000,
+        metadata={
+            "label": "URL button suffix",
+            "description": "The dynamic part appended to the URL button's link.",
+            "example": "summer-sale",
+        },
     )
-    ref = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
-    ref1 = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
-    ref2 = f.Text(max_length=255, metadata={"description": "Echoed in Kaleyra reports."})
+    ref = f.Text(
+        max_length=255,
+        metadata={
+            "label": "Reference",
+            "description": "Your reference, echoed in Kaleyra's reports (e.g. an order id).",
+        },
+    )
+    ref1 = f.Text(
+        max_length=255,
+        metadata={"label": "Reference 1", "description": "A second reference for reports."},
+    )
+    ref2 = f.Text(
+        max_length=255,
+        metadata={"label": "Reference 2", "description": "A third reference for reports."},
+    )
     idempotency_key = f.Text(
         min_length=1,
         max_length=255,
-        metadata={"description": "Repeat calls with the same key send one message."},
+        metadata={
+            "label": "Idempotency key",
+            "description": "Calls repeated with the same key send one message.",
+        },
     )
 
     class Meta:

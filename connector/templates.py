@@ -92,4 +92,51 @@ def check_shape(templates: dict[str, TemplateShape] | Any, offer: Offer) -> None
         raise InvalidInput(summary, code="template_mismatch", errors=errors)
 
 
-__all__ = ["TemplateShape", "TemplateShapeSchema", "check_shape", "mismatches"]
+def catalog(
+    templates: dict[str, TemplateShape] | Any, default: str | None = None
+) -> list[dict[str, Any]]:
+    """The templates a connection declares (and its default one), as pickers list them: ``id``
+    is the template name, ``label`` what a person reads; the shape says what each one takes."""
+    names = sorted(templates)
+    if default and default not in templates:
+        names.insert(0, default)
+    out = []
+    for name in names:
+        shape = templates.get(name) or TemplateShape()
+        out.append(
+            {
+                "id": name,
+                "label": shape.label or name,
+                "default": name == default,
+                "header": shape.header,
+                "body_params": shape.body_params,
+                "coupon": shape.coupon,
+                "url": shape.url,
+                "expiry": shape.expiry,
+            }
+        )
+    return out
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """One line saying what a catalog entry's template takes, e.g. "image header, 2 body
+    variables, coupon, expiry"."""
+    parts = []
+    if entry["header"] in ("image", "video"):
+        parts.append(f"{entry['header']} header")
+    if entry["body_params"] is not None:
+        parts.append(f"{entry['body_params']} body variable(s)")
+    parts += [what for what in ("coupon", "url", "expiry") if entry[what]]
+    if entry["default"]:
+        parts.append("the connection's default")
+    return ", ".join(parts) or "shape not declared"
+
+
+__all__ = [
+    "TemplateShape",
+    "TemplateShapeSchema",
+    "catalog",
+    "check_shape",
+    "describe",
+    "mismatches",
+]

@@ -25,6 +25,7 @@ from .base import (
     ACCEPTED_OR_ON_ITS_WAY,
     Platform,
     PlatformSchema,
+    Runtime,
     Tenant,
     json_response,
     read_json,
@@ -32,6 +33,21 @@ from .base import (
 )
 from .loose import blank, normalise_key
 
+# The action's select fields that choose which other fields apply (the definition shows only
+# the chosen one's fields): control → {option: the fields it shows}. Fields of another option,
+# left over from an earlier choice, are dropped.
+CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "header_type": {
+        "none": (),
+        "image": ("header_image_url",),
+        "video": ("header_video_url",),
+    },
+    "expiry_type": {
+        "default": (),
+        "at": ("expires_at",),
+        "in": ("expires_in",),
+    },
+}
 # where the recipient's number is looked for when no "to" input is mapped
 PHONE_PROPERTIES = ("hs_whatsapp_phone_number", "mobilephone", "phone")
 RETRIED_STATUSES = (429, 502, 503)
@@ -47,6 +63,9 @@ ERROR_CODES = {
     "delivery_uncertain": "DELIVERY_UNCERTAIN",
     "idempotency_conflict": "IDEMPOTENCY_CONFLICT",
 }
+
+# every errorCode a FAIL_CONTINUE answer can carry (the definition labels each one)
+FAIL_CODES = ("INVALID_PHONE", "INVALID_OFFER", "KALEYRA_ACCOUNT_ERROR", *ERROR_CODES.values())
 
 
 class _Origin(PlatformSchema):
@@ -105,23 +124,29 @@ def gives_recipient(inputs: dict[str, Any]) -> bool:
     return any(normalise_key(str(key)) == "to" and not blank(v) for key, v in inputs.items())
 
 
+def verify_signature(runtime: Runtime, request: Request) -> None:
+    """HubSpot's v3 (or v2) signature with the app's client secret; only an open sandbox may
+    go without one."""
+    secret = runtime.settings.hubspot_client_secret
+    if not secret:
+        if runtime.connections.open is not None:
+            return
+        raise NotConfigured("HubSpot calls cannot be verified: set HUBSPOT_CLIENT_SECRET")
+    verify_hubspot(
+        secret,
+        request.headers,
+        request.method,
+        signed_uri(request, runtime.settings.public_url),
+        request.get_data(cache=True),
+        runtime.clock,
+    )
+
+
 class HubSpotSigned(Platform):
     wa_source = "hubspot"
 
     def verify_signature(self, request: Request) -> None:
-        secret = self.runtime.settings.hubspot_client_secret
-        if not secret:
-            if self.runtime.connections.open is not None:
-                return
-            raise NotConfigured("HubSpot calls cannot be verified: set HUBSPOT_CLIENT_SECRET")
-        verify_hubspot(
-            secret,
-            request.headers,
-            request.method,
-            signed_uri(request, self.runtime.settings.public_url),
-            request.get_data(cache=True),
-            self.runtime.clock,
-        )
+        verify_signature(self.runtime, request)
 
 
 class HubSpotAction(HubSpotSigned):
@@ -145,7 +170,7 @@ class HubSpotAction(HubSpotSigned):
             envelope = HubSpotActionRequest().load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
-        inputs = dict(envelope["inputFields"])
+        inputs = apply_choices(dict(envelope["inputFields"]))
         if not gives_recipient(inputs):
             phone = phone_from(envelope["object"].get("properties") or {})
             if phone is not None:
@@ -181,6 +206,28 @@ class HubSpotAction(HubSpotSigned):
         if event_id:
             output["event_id"] = event_id
         return json_response({"outputFields": output})
+
+
+def apply_choices(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the fields the action's ``header_type``/``expiry_type`` choices show."""
+    for control, options in CHOICES.items():
+        if control not in inputs:
+            continue
+        chosen = inputs.pop(control)
+        if blank(chosen):
+            continue
+        if chosen not in options:
+            message = f"Must be one of {', '.join(options)}."
+            raise InvalidInput(
+                f"{control}: {message}",
+                code="invalid_choice",
+                errors={control: [{"code": "invalid_choice", "message": message}]},
+            )
+        for option, dependents in options.items():
+            if option != chosen:
+                for name in dependents:
+                    inputs.pop(name, None)
+    return inputs
 
 
 def hubspot_error_code(error: ConnectorError) -> str:

@@ -164,6 +164,22 @@ def build_spec(platforms: list[Platform]) -> dict[str, Any]:
         "responses": {"202": {"description": "Queued"}, "404": {"description": "Unknown", **error},
                       "409": {"description": "Not replayable in its status", **error}},
     }})  # fmt: skip
+    keyed: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    spec.path(path="/v1/me", operations={"get": {
+        "summary": "The API key's connection: name, account, defaults (no secrets)",
+        "security": keyed, "responses": {"200": {"description": "The connection"},
+                                         "401": {"description": "Unknown key", **error}},
+    }})  # fmt: skip
+    spec.path(path="/v1/templates", operations={"get": {
+        "summary": "The connection's templates as a JSON array of {id, label, shape...}",
+        "security": keyed, "responses": {"200": {"description": "The templates"},
+                                         "401": {"description": "Unknown key", **error}},
+    }})  # fmt: skip
+    spec.path(path="/hooks/hubspot/options", operations={"post": {
+        "summary": "HubSpot optionsUrl: the portal's templates as HubSpot options (signed)",
+        "responses": {"200": {"description": "{options, after, searchable}"},
+                      "401": {"description": "Signature missing, wrong or stale", **error}},
+    }})  # fmt: skip
     for path, summary in (("/healthz", "Liveness"), ("/readyz", "Readiness: store and upstream")):
         spec.path(
             path=path,
