@@ -308,6 +308,23 @@ def cases(hubspot_secret: str) -> list[Case]:
             clevertap_failure(2000),
         ),
         Case(
+            "clevertap_webhook",
+            "clevertap",
+            lambda: json_call(
+                "/hooks/clevertap/webhook",
+                text("clevertap/webhook-channel.json"),
+                Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD),
+            ),
+            lambda: json_call(
+                "/hooks/clevertap/webhook",
+                text("clevertap/webhook-channel.json"),
+                Authorization=basic(CLEVERTAP_USER, "guess"),
+            ),
+            status_is(200, status="success", accepted=2),
+            status_is(401, code="unauthorized"),
+            sends=2,
+        ),
+        Case(
             "webengage",
             "webengage",
             lambda: json_call(

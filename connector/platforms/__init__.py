@@ -6,6 +6,7 @@ from .api import ApiPlatform
 from .base import Platform, Runtime
 from .braze import BrazePlatform
 from .clevertap import CleverTapPlatform
+from .clevertap_webhook import CleverTapWebhook
 from .eloqua import EloquaPlatform
 from .hubspot import HubSpotAction, HubSpotWebhook
 from .leadsquared import LeadSquaredPlatform
@@ -24,6 +25,7 @@ PLATFORMS: tuple[type[Platform], ...] = (
     HubSpotAction,
     HubSpotWebhook,
     CleverTapPlatform,
+    CleverTapWebhook,
     WebEngagePlatform,
     ShopifyWebhook,
     ShopifyFlow,

@@ -1,0 +1,96 @@
+"""CleverTap's Webhooks channel (``/hooks/clevertap/webhook``): one POST for many profiles.
+
+CleverTap posts ``{"targetId", "key_values": {...}, "profiles": [{...}, ...]}`` (``profiles`` is one
+object when the campaign personalises with Liquid). The campaign's key-value pairs are the offer's
+fields (``template_name``, ``expires_in``, ``body_1`` ...), ``{{path}}`` in a value is filled from
+the profile (``{{name}}``, ``{{profileData.coupon}}``); a profile's own ``key_values`` win. The
+recipient is the profile's ``phone``; ``targetId`` + ``objectId`` is the dedupe key. CleverTap waits
+3 seconds, so each message is stored and queued, and the batch is answered 200 with each
+profile's outcome: one bad profile never makes CleverTap resend the good ones. The test call
+CleverTap makes when the webhook is saved (``"is_test": true``) is answered 200 and sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import Request, Response
+from marshmallow import ValidationError, fields
+from werkzeug.datastructures import MultiDict
+
+from ..errors import ConnectorError, InvalidInput, MalformedBody
+from ..mapping import fill_query
+from ..relay import Submission
+from .base import PlatformSchema, Tenant, accepted_body, json_response, read_json
+from .clevertap import CleverTapPlatform
+from .loose import blank
+
+
+class WebhookEnvelope(PlatformSchema):
+    targetId = fields.Raw(load_default=None)
+    key_values = fields.Dict(load_default=dict)
+    profiles = fields.Raw(required=True)
+    is_test = fields.Boolean(load_default=False)
+
+
+def lower_keys(record: dict[str, Any]) -> dict[str, Any]:
+    """CleverTap's samples spell keys both ways (``phone``/``Phone``, ``objectId``/``ObjectId``)."""
+    return {str(k)[:1].lower() + str(k)[1:]: v for k, v in record.items()}
+
+
+class CleverTapWebhook(CleverTapPlatform):
+    name = "clevertap_webhook"
+    path = "/hooks/clevertap/webhook"
+    summary = "CleverTap Webhooks channel: many profiles per call (Basic or API key)."
+
+    def handle(self, request: Request) -> Response:
+        try:
+            tenant = self.authenticate(request)
+            try:
+                envelope = WebhookEnvelope().load(read_json(request))
+            except ValidationError as exc:
+                raise InvalidInput.from_messages(exc.messages) from None
+            profiles = envelope["profiles"]
+            profiles = [profiles] if isinstance(profiles, dict) else profiles
+            if not isinstance(profiles, list):
+                raise MalformedBody("profiles must be a list of profiles (or one profile).")
+            if envelope["is_test"]:
+                return json_response({"status": "success", "test": True, "profiles": len(profiles)})
+            results = [self.one(envelope, p, tenant) for p in profiles]
+        except ConnectorError as error:
+            return json_response(error.to_body(), error.status, error.headers())
+        sent = sum(1 for r in results if r.get("status") != "not_sent")
+        return json_response({"status": "success", "accepted": sent, "messages": results})
+
+    def one(self, envelope: dict[str, Any], profile: Any, tenant: Tenant) -> dict[str, Any]:
+        """One profile's message; an unsendable profile is reported, not raised."""
+        try:
+            if not isinstance(profile, dict):
+                raise MalformedBody("Each profile must be a JSON object.")
+            profile = lower_keys(profile)
+            own = profile.get("key_values") if isinstance(profile.get("key_values"), dict) else {}
+            pairs = {
+                k: "" if v is None else str(v) for k, v in {**envelope["key_values"], **own}.items()
+            }
+            inputs = fill_query(MultiDict(pairs), profile)
+            if blank(inputs.get("to")) and not blank(profile.get("phone")):
+                inputs["to"] = profile["phone"]
+            offer = self.offer(inputs, tenant, loose=True)
+            target, who = envelope["targetId"], profile.get("objectId") or profile.get("identity")
+            delivery = f"{target}:{who}" if target is not None and who else None
+            submission: Submission = self.submission(offer, tenant, delivery_id=delivery)
+            settled = self.runtime.relay.submit(replace(submission, respond_async=True))
+            return accepted_body(settled)
+        except InvalidInput as error:
+            return {**error.to_body(), "status": "not_sent", "profile": _who(profile)}
+
+    def parse(self, request: Request, tenant: Tenant) -> Submission:  # handle reads many
+        raise NotImplementedError
+
+
+def _who(profile: Any) -> Any:
+    if not isinstance(profile, dict):
+        return None
+    profile = lower_keys(profile)
+    return profile.get("objectId") or profile.get("identity")
