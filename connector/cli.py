@@ -323,4 +323,4 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
-from . import admin_cli  # noqa: E402,F401  (registers replay and accounts on main)
+from . import admin_cli, manifests_cli  # noqa: E402,F401  (register their commands on main)

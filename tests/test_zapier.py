@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from tests import zapier_runtime
 from tests.conftest import CONNECTOR_KEY, LiveConnector
 from tests.kaleyra_fake import FakeKaleyra
+from tests.platform_cases import ACME_KEY, OTHER_KEY
 
 ZAP_INPUT = {
     "to": "+91 98765 43210",
@@ -56,34 +59,111 @@ def test_zapier_runtime_create_sends_one_offer(
     assert "url" not in parts and "header" not in parts  # blank fields are absent, not ""
 
 
-def test_zapier_runtime_auth_test(connector: LiveConnector) -> None:
-    assert zapier_runtime.run("auth", connector.base_url, CONNECTOR_KEY)["ok"]
+def test_zapier_runtime_auth_test_names_the_connection(connector: LiveConnector) -> None:
+    outcome = zapier_runtime.run("auth", connector.base_url + "/", CONNECTOR_KEY)
+    assert outcome["ok"], outcome
+    assert outcome["result"]["connection"] == "default"  # the connectionLabel Zapier shows
+    assert "api_key" not in json.dumps(outcome["result"]).lower()
 
 
-def test_zapier_runtime_sees_a_field_error_it_can_act_on(connector: LiveConnector) -> None:
+def test_zapier_runtime_with_a_wrong_key_asks_to_reconnect(connector: LiveConnector) -> None:
+    for action in ("auth", "create"):
+        outcome = zapier_runtime.run(action, connector.base_url, "not-the-key", ZAP_INPUT)
+        assert outcome["name"] == "ExpiredAuthError", outcome
+        assert "API key" in outcome["message"]
+
+
+def test_zapier_runtime_shows_a_field_error_as_a_user_error(
+    connector: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
     outcome = zapier_runtime.run(
         "create",
         connector.base_url,
         CONNECTOR_KEY,
         {**ZAP_INPUT, "coupon_code": "TOO-LONG-COUPON-CODE"},
     )
-    assert outcome["name"] == "ResponseError" and outcome["status"] == 422
-    content = json.loads(json.loads(outcome["message"])["content"])
-    assert content["code"] == "too_long"
-    assert content["message"].startswith("coupon_code: Must be at most 15 characters")
+    assert (outcome["name"], outcome["status"], outcome["code"]) == ("AppError", 422, "too_long")
+    assert outcome["message"].startswith("coupon_code: Must be at most 15 characters")
+    assert kaleyra.requests == []
 
 
-def test_zapier_runtime_is_throttled_by_kaleyra_429(
-    connector: LiveConnector, kaleyra: FakeKaleyra
+@pytest.mark.parametrize(("kaleyra_status", "retry_after"), [(429, "7"), (503, "30")])
+def test_zapier_runtime_is_throttled_with_the_retry_after(
+    connector: LiveConnector, kaleyra: FakeKaleyra, kaleyra_status: int, retry_after: str
 ) -> None:
-    kaleyra.then("raw", status=429, body={"message": "rate"}, headers={"Retry-After": "7"})
+    kaleyra.then(
+        "raw", status=kaleyra_status, body={"message": "busy"}, headers={"Retry-After": retry_after}
+    )
+    direct = connector.post("/hooks/zapier", json={**ZAP_INPUT, "ref": "direct"})
+    kaleyra.then(
+        "raw", status=kaleyra_status, body={"message": "busy"}, headers={"Retry-After": retry_after}
+    )
     outcome = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)
-    assert outcome["name"] == "ThrottledError" and outcome["delay"] == 7
+    assert outcome["name"] == "ThrottledError", outcome
+    assert outcome["delay"] == int(direct.headers["Retry-After"])  # an integer, as Zapier wants
+    assert outcome["message"] == direct.json()["message"]  # the connector's words, not a status
 
 
-def test_zapier_runtime_with_a_wrong_key_fails_authentication(connector: LiveConnector) -> None:
-    outcome = zapier_runtime.run("create", connector.base_url, "not-the-key", ZAP_INPUT)
-    assert outcome["status"] == 401
+def test_zapier_template_dropdown_lists_the_connections_templates(start_tenants: Any) -> None:
+    def templates(doc: dict[str, Any]) -> None:
+        doc["connections"]["acme"]["templates"] = {"lto_summer": {"label": "Summer sale"}}
+
+    live = start_tenants(templates)
+    outcome = zapier_runtime.run("templates", live.base_url, ACME_KEY)
+    assert outcome["ok"], outcome
+    assert [(t["id"], t["label"]) for t in outcome["result"]] == [
+        ("lto_default", "lto_default"),
+        ("lto_summer", "Summer sale"),
+    ]
+    other = zapier_runtime.run("templates", live.base_url, OTHER_KEY)
+    assert other["result"] == []  # another connection sees only its own
+
+
+# --- the integration's definition ---------------------------------------------------------------
+
+
+def test_zapier_definition_validates_with_zapier_platform_schema() -> None:
+    assert zapier_runtime.run("validate") == {"ok": True, "result": {"errors": []}}
+
+
+def test_zapier_schema_check_catches_a_broken_definition(tmp_path: Path) -> None:
+    broken = tmp_path / "zapier"
+    shutil.copytree(zapier_runtime.INTEGRATION.parent, broken)
+    definition = json.loads((broken / "definition.json").read_text())
+    definition["creates"]["send_offer"]["operation"]["inputFields"][0]["type"] = "phone"
+    (broken / "definition.json").write_text(json.dumps(definition))
+    errors = zapier_runtime.run("validate", app=broken / "index.js")["result"]["errors"]
+    assert any("inputFields" in e for e in errors), errors
+
+
+def test_every_create_has_a_sample_shaped_like_a_real_answer(
+    connector: LiveConnector,
+) -> None:
+    definition = json.loads((zapier_runtime.INTEGRATION.parent / "definition.json").read_text())
+    live = zapier_runtime.run("create", connector.base_url, CONNECTOR_KEY, ZAP_INPUT)["result"]
+    for key, create in definition["creates"].items():
+        operation = create["operation"]
+        assert operation.get("sample"), f"create {key} has no sample"
+        declared = [f["key"] for f in operation["outputFields"]]
+        assert sorted(operation["sample"]) == sorted(declared)
+        assert set(declared) <= set(live), set(declared) - set(live)
+
+
+def test_zapier_create_offers_every_offer_field(connector: LiveConnector) -> None:
+    definition = json.loads((zapier_runtime.INTEGRATION.parent / "definition.json").read_text())
+    operation = definition["creates"]["send_offer"]["operation"]
+    fields = {f["key"]: f for f in operation["inputFields"]}
+    assert list(fields) == list(connector.runtime.offer_schema.fields)
+    assert all(f["label"] and f["helpText"] for f in fields.values())
+    assert [k for k, f in fields.items() if f["required"]] == ["to", "template_name"]
+    assert fields["body_params"]["list"] is True
+    assert fields["expires_at"]["type"] == "datetime"
+    assert fields["template_name"]["dynamic"] == "templates.id.label"
+    with_package = json.loads((zapier_runtime.INTEGRATION.parent / "package.json").read_text())
+    installed = json.loads(
+        (zapier_runtime.HARNESS / "node_modules/zapier-platform-core/package.json").read_text()
+    )
+    assert with_package["dependencies"]["zapier-platform-core"] == installed["version"]
 
 
 def test_zapier_retry_of_the_same_step_sends_once(

@@ -1,14 +1,18 @@
-"""Run the real Zapier runtime (zapier-platform-core from npm) against the live connector."""
+"""Run the generated Zapier integration (``manifests/zapier``) in the real zapier-platform-core
+runtime from npm, against the live connector."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-HARNESS = Path(__file__).parent / "zapier_runtime"
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = ROOT / "tests" / "zapier_runtime"
+INTEGRATION = ROOT / "manifests" / "zapier" / "index.js"
 
 
 def ensure_installed() -> None:
@@ -20,16 +24,29 @@ def ensure_installed() -> None:
     subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HARNESS, check=True)
 
 
-def run(action: str, base_url: str, api_key: str, inputs: dict[str, Any] | None = None) -> Any:
-    """One action through createAppTester; returns the harness's JSON line."""
+def run(
+    action: str,
+    base_url: str = "",
+    api_key: str = "",
+    inputs: dict[str, Any] | None = None,
+    app: Path = INTEGRATION,
+) -> Any:
+    """One action (create, auth, templates, validate); returns the harness's JSON line."""
     ensure_installed()
-    request = {"base_url": base_url, "api_key": api_key, "action": action, "input": inputs or {}}
+    request = {
+        "app": str(app),
+        "base_url": base_url,
+        "api_key": api_key,
+        "action": action,
+        "input": inputs or {},
+    }
     done = subprocess.run(
-        ["node", str(HARNESS / "run_create.js")],
+        ["node", str(HARNESS / "run_app.js")],
         input=json.dumps(request),
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        env={**os.environ, "NODE_PATH": str(HARNESS / "node_modules")},
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
