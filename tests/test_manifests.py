@@ -80,12 +80,17 @@ def test_check_fails_and_names_the_file_when_a_manifest_was_edited(tmp_path: Pat
     edited = copy / "zapier" / "definition.json"
     edited.write_text(edited.read_text().replace("Send WhatsApp", "Send Whatsapp", 1))
     (copy / "hubspot" / "action-definition.json").unlink()
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text().replace("| `coupon_code` |", "| `coupon` |"))
     done = subprocess.run(
-        [*CLI, "manifests", "check", "--dir", str(copy)], capture_output=True, text=True
+        [*CLI, "manifests", "check", "--dir", str(copy), "--readme", str(readme)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1
     assert "differs: zapier/definition.json" in done.stderr
     assert "missing: hubspot/action-definition.json" in done.stderr
+    assert "README's zapier field table differs" in done.stderr
 
 
 def test_build_writes_the_public_url_into_every_platform_that_calls_back(tmp_path: Path) -> None:

@@ -7,14 +7,15 @@ in the README, and ``manifests check`` fails when one differs, so the README can
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import hubspot, shopify_flow, zapier
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -86,10 +87,14 @@ def _pattern(name: str) -> re.Pattern[str]:
     )
 
 
+def _replacement(table: str) -> Callable[[re.Match[str]], str]:
+    return lambda found: found.group(1) + table + "\n" + found.group(3)
+
+
 def fill(readme: str, public_url: str) -> str:
     """The README with every field table replaced by the generated one."""
     for name, table in blocks(public_url).items():
-        readme = _pattern(name).sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(3), readme)
+        readme = _pattern(name).sub(_replacement(table), readme)
     return readme
 
 
