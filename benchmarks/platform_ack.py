@@ -109,6 +109,7 @@ UNIQUE: dict[str, Mutate] = {
     "hubspot_action": json_field("callbackId"),  # Call.send signs v3 over the new body
     "hubspot_webhook": query("ref"),  # offer fields ride in the (signed) URL query
     "clevertap": json_field("msgId"),
+    "clevertap_webhook": json_field("targetId"),  # targetId + each profile's objectId
     "webengage": json_field("metadata", "messageId"),
     "shopify": header("X-Shopify-Webhook-Id"),
     "shopify_flow": json_field("action_run_id"),
@@ -348,7 +349,8 @@ def main() -> None:
         print(f"\nlast lines of the server log:\n{log_tail}")
     print(
         "(ok: 2xx answers; accepted: answers passing the platform's success check, which "
-        "p50/p99 and req/s count; stored: events the store gained, salesforce carries 2 each)"
+        "p50/p99 and req/s count; stored: events the store gained; salesforce and "
+        "clevertap_webhook calls carry 2 each)"
     )
     print(f"wall time {time.monotonic() - began:.0f} s")
 
