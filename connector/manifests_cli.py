@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +28,17 @@ README = click.option(
 )
 
 
+def _directory(flag: str, name: str, help_text: str) -> Any:
+    return click.option(
+        flag,
+        name,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("manifests"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _public_url() -> str:
     return os.environ.get("CONNECTOR_PUBLIC_URL") or DEFAULT_PUBLIC_URL
 
@@ -37,14 +49,7 @@ def manifests() -> None:
 
 
 @manifests.command("build", help="Write the manifests (default: ./manifests).")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("manifests"),
-    show_default=True,
-    help="Directory to write.",
-)
+@_directory("--out", "out", "Directory to write.")
 @click.option(
     "--public-url",
     default=_public_url,
@@ -52,7 +57,7 @@ def manifests() -> None:
     help=URL_HELP,
 )
 @README
-def build_command(out: Path, public_url: str, readme: Path) -> None:  # fmt: skip
+def build_command(out: Path, public_url: str, readme: Path) -> None:
     changed = write(out, build(public_url))
     for line in changed:
         click.echo(line)
@@ -66,17 +71,10 @@ def build_command(out: Path, public_url: str, readme: Path) -> None:  # fmt: ski
 
 
 @manifests.command("check", help="Fail when the committed manifests differ from the schemas.")
-@click.option(
-    "--dir",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("manifests"),
-    show_default=True,
-    help="Directory to compare.",
-)
+@_directory("--dir", "root", "Directory to compare.")
 @click.option("--public-url", default=DEFAULT_PUBLIC_URL, show_default=True, help=URL_HELP)
 @README
-def check_command(root: Path, public_url: str, readme: Path) -> None:  # fmt: skip
+def check_command(root: Path, public_url: str, readme: Path) -> None:
     found = differences(root, build(public_url))
     if readme.is_file():
         found += tables.stale(readme.read_text("utf-8"), DEFAULT_PUBLIC_URL)
