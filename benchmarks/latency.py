@@ -25,9 +25,9 @@ import requests
 
 from connector.kaleyra import build_request
 from connector.offer import OfferDefaults, OfferSchema
-from tests.conftest import CONNECTOR_KEY, offer
 from tests.kaleyra_fake import API_KEY, SENDER, FakeKaleyra
-from tests.served import kaleyra_env, serve
+from tests.offers import offer
+from tests.served import CONNECTOR_KEY, kaleyra_env, serve
 
 
 def measure(

@@ -1,4 +1,4 @@
-"""Operator commands: ``lto-connector replay`` and ``lto-connector accounts``."""
+"""Operator commands: ``replay``, ``accounts`` and ``db``."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import time
 
 import click
 
-from .cli import load_settings, main
-from .store import EventStore
+from .cli import _safe_url, load_settings, main, open_store
 from .store.accounts import AccountStore
-
-
-def _store() -> EventStore:
-    store = EventStore(load_settings().database_url)
-    store.create_schema()
-    return store
 
 
 @main.command(help="Send dead, uncertain or failed messages again (same event id, new attempt).")
@@ -26,25 +19,23 @@ def _store() -> EventStore:
     help="Replay every event with this status.",
 )
 def replay(event_ids: tuple[str, ...], status: str | None) -> None:
-    from .app import build_runtime
-
-    runtime = build_runtime(load_settings())
+    store = open_store(load_settings())
     ids = list(event_ids)
     if status:
-        ids += [event.id for event in runtime.store.recent(100_000, status)]
+        ids += [event.id for event in store.recent(100_000, status)]
     if not ids:
         raise click.UsageError("name event ids, or give --status")
     refused = 0
     for event_id in ids:
-        event = runtime.store.replay(event_id, int(time.time() * 1000))
+        event = store.replay(event_id, int(time.time() * 1000))
         if event is None:
             click.echo(
                 f"{event_id}: not replayable (unknown, or not dead/uncertain/failed)", err=True
             )
             refused += 1
             continue
-        runtime.queue.enqueue(event.id)
         click.echo(f"{event.id}: queued")
+    store.dispose()
     sys.exit(1 if refused else 0)
 
 
@@ -55,7 +46,7 @@ def accounts() -> None:
 
 @accounts.command("list", help="Accounts the connector has paused (and resumed).")
 def accounts_list() -> None:
-    for row in AccountStore(_store().engine).all():
+    for row in AccountStore(open_store(load_settings())).all():
         state = "PAUSED" if row["paused"] else "active"
         click.echo(f"{row['name']}  {state}  {row['reason'] or '-'}")
 
@@ -63,7 +54,47 @@ def accounts_list() -> None:
 @accounts.command("resume", help="Resume a paused account: its waiting messages go out.")
 @click.argument("name", default="default")
 def accounts_resume(name: str) -> None:
-    if not AccountStore(_store().engine).resume(name):
+    if not AccountStore(open_store(load_settings())).resume(name):
         click.echo(f"{name}: not paused", err=True)
         sys.exit(1)
-    click.echo(f"{name}: resumed; its queued messages go out with the next sweep")
+    click.echo(f"{name}: resumed; the workers send its waiting messages now")
+
+
+@main.group(help="The store's schema (Alembic migrations).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create the store, or migrate it to this release's schema.")
+def db_upgrade() -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import EventStore
+    from .store.engine import DriverMissing
+    from .store.migrate import upgrade
+
+    settings = load_settings()
+    try:
+        store = EventStore(settings.database_url)
+        done = upgrade(store.db)
+    except (DriverMissing, SQLAlchemyError) as exc:
+        click.echo(f"Cannot upgrade {_safe_url(settings)}: {exc}", err=True)
+        sys.exit(2)
+    if done.before == done.after:
+        click.echo(f"{_safe_url(settings)}: already at revision {done.after}")
+    elif done.before is None:
+        click.echo(f"{_safe_url(settings)}: created at revision {done.after}")
+    else:
+        click.echo(f"{_safe_url(settings)}: upgraded from revision {done.before} to {done.after}")
+    store.dispose()
+
+
+@db.command("current", help="The store's schema revision, and this release's.")
+def db_current() -> None:
+    from .store import EventStore
+    from .store.migrate import current, head
+
+    settings = load_settings()
+    store = EventStore(settings.database_url)
+    click.echo(f"store {current(store.db) or 'empty'}; this release {head()}")
+    store.dispose()

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import logs
 from .config import Settings
 from .connections import Connection, KaleyraAccount
-from .delivery import Deliverer
+from .delivery import Deliverer, Settler, WorkerConfig
 from .errors import ConnectorError
 from .kaleyra import KaleyraClient, SandboxClient
 from .kaleyra.client import Sender, base_url_for
@@ -21,7 +21,6 @@ from .offer import OfferDefaults, OfferSchema, wall_clock_ms
 from .platforms import Runtime, build_platforms
 from .platforms.base import Tenant, json_response
 from .platforms.loose import LooseOfferSchema
-from .queue import DeliveryQueue, queue_location
 from .ratelimit import RateLimiter, RedisSlots, SqlSlots
 from .relay import Relay
 from .retries import RetryPolicy
@@ -52,7 +51,9 @@ def make_sender(account: KaleyraAccount, settings: Settings) -> Sender:
     )
 
 
-def make_tenant(connection: Connection, clock: Callable[[], int]) -> Tenant:
+def make_tenant(
+    connection: Connection, clock: Callable[[], int], expiry_margin_s: int = 0
+) -> Tenant:
     d = connection.defaults
     defaults = OfferDefaults(
         region=d.region,
@@ -63,40 +64,35 @@ def make_tenant(connection: Connection, clock: Callable[[], int]) -> Tenant:
     )
     return Tenant(
         connection,
-        OfferSchema(defaults=defaults, clock=clock),
-        LooseOfferSchema(defaults=defaults, clock=clock),
+        OfferSchema(defaults=defaults, clock=clock, expiry_margin_s=expiry_margin_s),
+        LooseOfferSchema(defaults=defaults, clock=clock, expiry_margin_s=expiry_margin_s),
     )
 
 
 def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> Runtime:
-    """Everything but Flask: also used by the CLI's ``send`` and ``events``."""
+    """Everything but Flask: also used by the CLI's ``worker``, ``send`` and ``events``."""
     connections = settings.load_connections()
-    store = EventStore(settings.database_url)
-    store.create_schema()
-    accounts = AccountStore(store.engine)
+    store = EventStore(settings.database_url, settings.commit_socket)
+    store.ensure_schema()
     senders = {c.account.name: make_sender(c.account, settings) for c in connections}
-    queue = DeliveryQueue(queue_location(settings.database_url, settings.queue_url))
     policy = RetryPolicy(
         base_s=settings.retry_base_s,
         horizon_s=settings.retry_horizon_s,
         retry_uncertain=settings.retry_uncertain,
     )
-    slots = RedisSlots(queue.location) if queue.uses_redis else SqlSlots(store.engine)
+    slots = RedisSlots(settings.redis_url) if settings.redis_url else SqlSlots(store.db)
     limiter = RateLimiter(slots, {c.account.name: c.account.rate for c in connections})
     deliverer = Deliverer(
         store,
-        accounts,
         senders,
-        policy,
-        settings.lease_ms,
-        queue.schedule,
+        limiter,
+        Settler(policy, settings.expiry_margin_s * 1000),
+        WorkerConfig(threads=settings.worker_threads, send_lease_ms=settings.lease_ms),
         clock,
-        before_send=lambda event: limiter.acquire(event.account),
     )
     relay = Relay(
         store,
         senders,
-        enqueue=queue.enqueue,
         before_send=limiter.acquire,
         dedupe_window_s=settings.dedupe_window_s,
         lease_ms=settings.lease_ms,
@@ -104,12 +100,11 @@ def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) 
     return Runtime(
         settings=settings,
         store=store,
-        accounts=accounts,
-        queue=queue,
+        accounts=AccountStore(store),
         deliverer=deliverer,
         relay=relay,
         connections=connections,
-        tenants={c.name: make_tenant(c, clock) for c in connections},
+        tenants={c.name: make_tenant(c, clock, settings.expiry_margin_s) for c in connections},
         clock=clock,
     )
 

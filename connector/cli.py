@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,17 @@ from .errors import ConnectorError
 from .fields import mask_phone
 from .kaleyra.payload import WA_SOURCES
 from .offer import wall_clock_ms
+from .serving import (
+    EMBEDDED_WORKER_NICE,
+    SERVE_DEFAULTS,
+    Companion,
+    Server,
+    Supervisor,
+    commit_socket_path,
+    default,
+    wait_for_socket,
+)
+from .store import EventStore
 
 
 def load_settings() -> Settings:
@@ -30,6 +41,26 @@ def load_settings() -> Settings:
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
         sys.exit(2)
+
+
+def open_store(settings: Settings) -> EventStore:
+    """The store, at the newest schema (an empty one is created); else one line and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store.engine import DriverMissing
+    from .store.migrate import SchemaOutdated
+
+    try:
+        store = EventStore(settings.database_url)
+        store.ensure_schema()
+    except (DriverMissing, SchemaOutdated) as exc:
+        click.echo(f"The connector cannot start: {exc}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        click.echo(f"The connector cannot open its store {_safe_url(settings)}: {reason}", err=True)
+        sys.exit(2)
+    return store
 
 
 @click.group(help="Send WhatsApp Limited-Time-Offer messages through Kaleyra.")
@@ -48,15 +79,15 @@ def main() -> None:
 @click.option(
     "--workers",
     type=int,
-    default=lambda: int(os.environ.get("CONNECTOR_WORKERS", 2)),
-    show_default="2 (CONNECTOR_WORKERS)",
+    default=lambda: default("workers", "CONNECTOR_WORKERS"),
+    show_default=f"{SERVE_DEFAULTS['workers']} (CONNECTOR_WORKERS)",
     help="Worker processes.",
 )
 @click.option(
     "--threads",
     type=int,
-    default=lambda: int(os.environ.get("CONNECTOR_THREADS", 8)),
-    show_default="8 (CONNECTOR_THREADS)",
+    default=lambda: default("threads", "CONNECTOR_THREADS"),
+    show_default=f"{SERVE_DEFAULTS['threads']} (CONNECTOR_THREADS)",
     help="Threads per worker.",
 )
 @click.option(
@@ -67,14 +98,8 @@ def main() -> None:
     "Turn it off when `lto-connector worker` runs elsewhere.",
 )
 def serve(bind: str, workers: int, threads: int, embedded_worker: bool) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    from .store import EventStore
-
     settings = load_settings()
-    store = EventStore(settings.database_url)  # create the table once, before workers fork
-    store.create_schema()
-    store.dispose()
+    open_store(settings).dispose()  # create or check the schema once, before workers fork
     connections = settings.load_connections()
     mode = (
         "SANDBOX (no Kaleyra credentials: nothing is sent)"
@@ -82,77 +107,80 @@ def serve(bind: str, workers: int, threads: int, embedded_worker: bool) -> None:
         else f"live, {len(connections.all)} connection(s)"
     )
     click.echo(f"lto-connector on http://{bind} — {mode}; store {_safe_url(settings)}", err=True)
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", [bind])
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("timeout", int(settings.connect_timeout + settings.read_timeout + 30))
-            self.cfg.set("graceful_timeout", 30)
-            self.cfg.set("accesslog", None)  # the app logs each request as JSON
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
-                self.cfg.set("control_socket_disable", True)  # one per user, shared: not wanted
-
-        def load(self) -> Any:
-            from . import create_app
-
-            return create_app()
-
-    worker = None
+    timeout_s = int(settings.connect_timeout + settings.read_timeout + 30)
+    folder, socket_path = commit_socket_path()
+    python = [sys.executable, "-m", "connector"]
+    commit = Companion("commit process", [*python, "commit-process", "--socket", socket_path])
+    companions = [commit]
     if embedded_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "connector", "worker"])
+        nice = str(EMBEDDED_WORKER_NICE)
+        companions.append(Companion("delivery worker", [*python, "worker", "--nice", nice]))
+    for companion in companions:
+        companion.start()
+    supervisor = Supervisor(companions)
     try:
-        Server().run()
+        wait_for_socket(socket_path, commit)
+        os.environ["CONNECTOR_COMMIT_SOCKET"] = socket_path  # gunicorn's workers inherit it
+        supervisor.start()
+        Server(bind=bind, workers=workers, threads=threads, timeout_s=timeout_s).run()
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        supervisor.stop()
+        for companion in reversed(companions):  # the worker finishes its sends first
+            companion.stop(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@main.command("commit-process", hidden=True, help="The commit process `serve` runs.")
+@click.option("--socket", "socket_path", required=True)
+def commit_process(socket_path: str) -> None:
+    from .logs import configure
+    from .store.commit_process import run
+
+    settings = load_settings()
+    configure(settings.log_level)
+    run(settings.database_url, socket_path)
 
 
 @main.command(help="Deliver queued messages (run on any number of hosts).")
 @click.option(
     "--threads",
     type=int,
-    default=lambda: int(os.environ.get("CONNECTOR_WORKER_THREADS", 8)),
-    show_default="8 (CONNECTOR_WORKER_THREADS)",
-    help="Delivery threads.",
+    default=None,
+    show_default="64 (CONNECTOR_WORKER_THREADS)",
+    help="Requests in flight at most.",
 )
-def worker(threads: int) -> None:
+@click.option("--nice", type=int, default=0, hidden=True, help="Lower this process's priority.")
+def worker(threads: int | None, nice: int) -> None:
+    from dataclasses import replace
+
     from .app import build_runtime
+    from .delivery import Sweeper
     from .logs import configure
-    from .worker import Sweeper
 
     settings = load_settings()
+    if threads is not None:
+        settings = replace(settings, worker_threads=threads)
     configure(settings.log_level)
+    if nice:
+        os.nice(nice)
+    open_store(settings).dispose()
     runtime = build_runtime(settings)
-    runtime.queue.handler = runtime.deliverer.deliver
-    sweeper = Sweeper(
-        runtime.store,
-        runtime.accounts,
-        runtime.queue,
-        runtime.deliverer,
-        stale_ms=int(settings.nudge_after_s * 1000),
-    )
+    deliverer = runtime.deliverer
+    sweeper = Sweeper(runtime.store, set(deliverer.senders), runtime.clock,
+                      settings.retry_uncertain)  # fmt: skip
     sweeper.start()
-    click.echo(f"lto-connector worker: {threads} threads, queue {runtime.queue.location}", err=True)
-    consumer = runtime.queue.huey.create_consumer(
-        workers=threads,
-        worker_type="thread",
-        periodic=False,
-        graceful_signal="TERM",
-        initial_delay=0.05,
-        max_delay=0.5,
-        backoff=1.2,
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):  # finish what is in hand, then stop
+        signal.signal(stop_signal, lambda *_: deliverer.stop())
+    click.echo(
+        f"lto-connector worker {deliverer.owner}: {settings.worker_threads} in flight at most, "
+        f"store {_safe_url(settings)}",
+        err=True,
     )
     try:
-        consumer.run()  # SIGTERM: finish the tasks in hand, then stop
+        deliverer.run()
     finally:
         sweeper.stop()
+        runtime.store.dispose()
 
 
 def _offer_options(func: Any) -> Any:
@@ -270,7 +298,7 @@ def check(file_: str | None, source: str, connection: str | None, **flags: Any) 
     chosen = connections.all.get(connection) if connection else next(iter(connections))
     if chosen is None:
         raise click.UsageError(f"no connection named {connection!r}")
-    tenant = make_tenant(chosen, wall_clock_ms)
+    tenant = make_tenant(chosen, wall_clock_ms, settings.expiry_margin_s)
     try:
         offer = load_offer(tenant.offer_schema, _offer_input(file_, flags))
         check_shape(chosen.templates, offer)
@@ -285,14 +313,11 @@ def check(file_: str | None, source: str, connection: str | None, **flags: Any) 
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option(
     "--status",
-    help="Only this status: queued, leased, sending, accepted, failed, dead, uncertain.",
+    help="Only this status: queued, leased, sending, accepted, failed, dead, uncertain, expired.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(limit: int, status: str | None, as_json: bool) -> None:
-    from .store import EventStore
-
-    store = EventStore(load_settings().database_url)
-    store.create_schema()
+    store = open_store(load_settings())
     for event in store.recent(limit, status):
         row = {
             "id": event.id,

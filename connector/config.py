@@ -49,12 +49,14 @@ class Settings:
     read_timeout: float = 15.0
     dedupe_window_s: int = 86_400
     log_level: str = "INFO"
-    queue_url: str | None = None
+    redis_url: str | None = None  # shares the send rate between hosts (scaled out)
     retry_horizon_s: int = 86_400
     retry_base_s: float = 2.0
     rate_limit: float = 80.0  # messages per second per Kaleyra account; 0 = no limit
-    nudge_after_s: float = 30.0  # a queued event's queue task presumed lost after this
     retry_uncertain: bool = False
+    expiry_margin_s: int = 60  # an offer is sent only while at least this long remains
+    worker_threads: int = 64  # requests a delivery worker keeps in flight at most
+    commit_socket: str | None = None  # set by `serve`: its commit process (store/commit_process)
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
     account: str = "default"  # the Kaleyra account's name in pauses, metrics and logs
     connections_file: str | None = None  # a YAML file of tenants; replaces the KALEYRA_* setup
@@ -149,11 +151,13 @@ class Settings:
             read_timeout=number("KALEYRA_READ_TIMEOUT", 15.0),
             dedupe_window_s=number("CONNECTOR_DEDUPE_WINDOW", 86_400, int),
             log_level=(text("CONNECTOR_LOG_LEVEL") or "INFO").upper(),
-            queue_url=text("CONNECTOR_QUEUE_URL"),
+            redis_url=redis_setting(text("CONNECTOR_REDIS_URL"), text("CONNECTOR_QUEUE_URL")),
             retry_horizon_s=number("CONNECTOR_RETRY_HORIZON", 86_400, int),
             retry_base_s=number("CONNECTOR_RETRY_BASE", 2.0),
             rate_limit=number("KALEYRA_RATE_LIMIT", 80.0),
-            nudge_after_s=number("CONNECTOR_NUDGE_AFTER", 30.0),
+            expiry_margin_s=number("CONNECTOR_EXPIRY_MARGIN", 60, int),
+            worker_threads=number("CONNECTOR_WORKER_THREADS", 64, int),
+            commit_socket=text("CONNECTOR_COMMIT_SOCKET"),
             retry_uncertain=(text("CONNECTOR_RETRY_UNCERTAIN") or "").lower()
             in ("1", "true", "yes"),
             admin_keys=keys_of("CONNECTOR_ADMIN_KEYS"),
@@ -204,10 +208,10 @@ class Settings:
             )
         if not is_language(self.default_language):
             problems.append(f"CONNECTOR_DEFAULT_LANGUAGE {self.default_language!r} is not known")
-        if self.queue_url and not self.queue_url.startswith(
-            ("redis://", "rediss://", "unix://", "sqlite:///")
-        ):
-            problems.append("CONNECTOR_QUEUE_URL must start with redis:// or sqlite:///")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append("CONNECTOR_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.worker_threads < 1:
+            problems.append("CONNECTOR_WORKER_THREADS must be at least 1")
         if self.offer_lifetime and not parse_duration(self.offer_lifetime):
             problems.append(
                 f"CONNECTOR_OFFER_LIFETIME {self.offer_lifetime!r} is not a duration such as 14d"
@@ -220,3 +224,13 @@ class Settings:
     @property
     def sender_e164(self) -> str | None:
         return parse_phone(self.kaleyra_sender, None) if self.kaleyra_sender else None
+
+
+def redis_setting(redis_url: str | None, queue_url: str | None) -> str | None:
+    """``CONNECTOR_REDIS_URL``; the older ``CONNECTOR_QUEUE_URL`` is read when it names Redis.
+    (A ``sqlite:///`` queue URL is ignored: the event table is the queue now.)"""
+    if redis_url:
+        return redis_url
+    if queue_url and not queue_url.startswith("sqlite:"):
+        return queue_url
+    return None

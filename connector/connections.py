@@ -179,10 +179,18 @@ class Connections:
 # --- the YAML file ---------------------------------------------------------------------------
 
 
+class FromEnvironment(str):
+    """A value the file gave as a whole ``${NAME}`` reference (how secrets must be given)."""
+
+
 def interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[str]) -> Any:
-    """Replace ``${NAME}`` in every string with the environment's value."""
+    """Replace ``${NAME}`` in every string with the environment's value (before the file is
+    validated, so a filled value is checked as what it is: a URL, a number...)."""
     if isinstance(value, dict):
-        return {k: interpolate(v, env, f"{path}.{k}", problems) for k, v in value.items()}
+        return {
+            k: interpolate(v, env, f"{path}.{k}" if path else str(k), problems)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [interpolate(v, env, f"{path}[{i}]", problems) for i, v in enumerate(value)]
     if not isinstance(value, str):
@@ -195,7 +203,8 @@ def interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[st
             return ""
         return env[name].strip()
 
-    return ENV_REFERENCE.sub(fill, value)
+    filled = ENV_REFERENCE.sub(fill, value)
+    return FromEnvironment(filled) if ENV_REFERENCE.fullmatch(value.strip()) else filled
 
 
 class _Strict(Schema):
@@ -203,22 +212,35 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-def _env_reference(value: str) -> None:
-    if not ENV_REFERENCE.fullmatch(value.strip()):
+def _env_references(original: Any, names: tuple[str, ...]) -> None:
+    """Each of ``names`` must have been a whole ``${NAME}`` in the file (marshmallow's fields
+    hand validators a plain ``str``, so this looks at the original input)."""
+    given = original if isinstance(original, dict) else {}
+    wrong = [n for n in names if n in given and not isinstance(given[n], FromEnvironment)]
+    if wrong:
         raise ValidationError(
-            "Must be an environment reference such as ${ACME_KALEYRA_API_KEY}: "
-            "secrets stay out of the connections file."
+            {
+                name: [
+                    "Must be an environment reference such as ${ACME_KALEYRA_API_KEY}: "
+                    "secrets stay out of the connections file."
+                ]
+                for name in wrong
+            }
         )
 
 
 class KaleyraSchema(_Strict):
     sid = fields.String(required=True)
-    api_key = fields.String(required=True, validate=_env_reference)
+    api_key = fields.String(required=True)
     sender = fields.String(required=True)
     pod = fields.String(load_default="in", validate=validate.OneOf(list(POD_HOSTS)))
     base_url = fields.Url(load_default=None, require_tld=False)
     rate = fields.Float(load_default=80.0, validate=validate.Range(min=0))
 
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def secrets_from_the_environment(self, data: Any, original: Any, **kwargs: Any) -> None:
+        _env_references(original, ("api_key",))
 
 class DefaultsSchema(_Strict):
     language = fields.String(load_default=None)
@@ -330,16 +352,18 @@ def load_connections_file(path: str, env: Mapping[str, str] | None = None) -> Co
         raise ConfigError([f"CONNECTOR_CONNECTIONS: cannot read {path}: {exc.strerror}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"CONNECTOR_CONNECTIONS: {path} is not valid YAML: {exc}"]) from None
-    try:
-        data = FileSchema().load(raw if isinstance(raw, dict) else {"connections": raw})
-    except ValidationError as exc:
-        raise ConfigError([f"{path}: {line}" for line in _messages(exc.messages, "")]) from None
     problems: list[str] = []
+    document = raw if isinstance(raw, dict) else {"connections": raw}
+    filled = interpolate(document, env, "", problems)
+    problems = [f"{path}: {problem}" for problem in problems]
+    try:
+        data = FileSchema().load(filled)
+    except ValidationError as exc:
+        lines = [f"{path}: {line}" for line in _messages(exc.messages, "")]
+        raise ConfigError(problems + lines) from None
     built = []
     for name, spec in data["connections"].items():
-        where = f"{path}: connections.{name}"
-        spec = interpolate(spec, env, where, problems)
-        built.append(build_connection(name, spec, where, problems))
+        built.append(build_connection(name, spec, f"{path}: connections.{name}", problems))
     if problems:
         raise ConfigError(problems)
     return Connections(built)

@@ -130,6 +130,14 @@ class IdempotencyConflict(ConnectorError):
     code = "idempotency_conflict"
 
 
+class StoreUnavailable(ConnectorError):
+    """The store could not take the write (unreachable, full, failing): nothing was
+    acknowledged, so the caller may safely repeat the call."""
+
+    status = 503
+    code = "store_unavailable"
+
+
 class StillInProgress(ConnectorError):
     status = 409
     code = "in_progress"

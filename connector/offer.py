@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, post_load, pre_load, validates_schema
@@ -51,15 +51,17 @@ class Offer:
 
     def fingerprint(self) -> str:
         """A stable hash of what the customer would receive (not of when it was asked for)."""
-        data = asdict(self)
-        data.pop("idempotency_key")
-        if self.expires_in_s is not None:
-            data.pop("expiration_ms")
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return fingerprint_of(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The offer as JSON-ready data (what ``dataclasses.asdict`` gives, without its deep
+        copies: this runs for every message)."""
+        data = {name: getattr(self, name) for name in OFFER_FIELDS}
+        if self.header is not None:
+            header = self.header
+            data["header"] = {"kind": header.kind, "id": header.id, "link": header.link}
+        data["body_params"] = list(self.body_params)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Offer:
@@ -67,6 +69,19 @@ class Offer:
         header = data.pop("header", None)
         data["body_params"] = tuple(data.get("body_params") or ())
         return cls(header=Header(**header) if header else None, **data)
+
+
+OFFER_FIELDS = tuple(f.name for f in fields(Offer))
+
+
+def fingerprint_of(offer: dict[str, Any]) -> str:
+    """The hash of an offer's ``to_dict()``: equal offers (and the same offer asked for again
+    with the same relative expiry) hash alike; the idempotency key is not part of it."""
+    data = {k: v for k, v in offer.items() if k != "idempotency_key"}
+    if offer.get("expires_in_s") is not None:
+        data.pop("expiration_ms", None)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -224,12 +239,15 @@ class OfferSchema(Schema):
         *,
         defaults: OfferDefaults | None = None,
         clock: Callable[[], int] = wall_clock_ms,
+        expiry_margin_s: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.defaults = defaults or OfferDefaults()
         self.default_region = self.defaults.region
         self.now_ms = clock
+        # an offer must have at least this long left to be sent (CONNECTOR_EXPIRY_MARGIN)
+        self.expiry_margin_s = expiry_margin_s
 
     @pre_load
     def prepare(self, data: Any, **kwargs: Any) -> Any:
@@ -259,11 +277,27 @@ class OfferSchema(Schema):
             errors.setdefault("expires_at", []).append(
                 Coded("expiry_in_past", "The offer would already have expired; use a future time.")
             )
+        elif isinstance(expires_at, int) and expires_at <= self.now_ms() + self.margin_ms:
+            errors.setdefault("expires_at", []).append(self._too_soon())
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, int) and expires_in * 1000 <= self.margin_ms:
+            errors.setdefault("expires_in", []).append(self._too_soon())
 
         if not data.get("language") and not self.defaults.language:
             errors["language"] = [Coded("required", "This field is required.")]
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def margin_ms(self) -> int:
+        return self.expiry_margin_s * 1000
+
+    def _too_soon(self) -> Coded:
+        return Coded(
+            "expiry_too_soon",
+            f"The offer ends within {self.expiry_margin_s} s, too soon to reach the customer: "
+            "offers are sent only while at least that long remains.",
+        )
 
     @post_load
     def make_offer(self, data: dict[str, Any], **kwargs: Any) -> Offer:

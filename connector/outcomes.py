@@ -38,6 +38,7 @@ FAILURES: dict[str, Failure] = {
     "wrong_api_version": Failure(403, "kaleyra_wrong_api_version", Action.PAUSE),
     "low_balance": Failure(402, "kaleyra_low_balance", Action.PAUSE),
     "payload_rejected": Failure(422, "kaleyra_rejected", Action.DEAD),
+    "unencodable": Failure(422, "invalid_payload", Action.DEAD),
     "kaleyra_error": Failure(502, "kaleyra_error", Action.RETRY, 30),
     "unavailable": Failure(503, "kaleyra_unavailable", Action.RETRY, 30),
     "rate_limited": Failure(429, "kaleyra_rate_limited", Action.RETRY, 10),

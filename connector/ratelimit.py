@@ -1,9 +1,11 @@
-"""The per-account send rate, shared by every worker on every host.
+"""The per-account send rate, shared by every worker and web process on every host.
 
-Each send reserves the account's next free slot (one every ``1/rate`` seconds) and waits for it:
-strict pacing, so no window of any length carries more than its share plus one. The slot is kept
-in the event database (embedded: SQLite or PostgreSQL) or in Redis (scaled out), and taken
-atomically, so workers on many hosts share one limit.
+Each account has one sequence of send slots, one every ``1/rate`` seconds, kept in the store
+(embedded) or in Redis (scaled out) and advanced atomically on that store's own clock. A worker
+reserves a block of consecutive slots for a batch in one round trip; an inline (sync) send
+reserves one. Slots are never shared, so no window of any length carries more than its share plus
+one: the connector never causes Kaleyra's throttling. The slot row is a pace, not a record: it
+is written without waiting for a disk flush, and if it is lost the pace simply starts again.
 """
 
 from __future__ import annotations
@@ -13,53 +15,55 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import redis
-from sqlalchemy import ColumnElement, case, func, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from .store.engine import Database
 from .store.schema import rate_slots
 
 
 class SlotStore(Protocol):
-    def reserve(self, account: str, interval_ms: float) -> float:
-        """Reserve the next slot; return its time in ms on this store's clock, and now."""
+    def reserve(self, account: str, interval_ms: float, count: int = 1) -> tuple[float, float]:
+        """Reserve ``count`` consecutive slots ``interval_ms`` apart: (the first slot, now), both
+        in ms on the store's own clock (slot ``i`` is ``i * interval_ms`` after the first)."""
         ...
 
 
-def db_now_ms(engine: Engine) -> ColumnElement[Any]:
+def db_now_ms(conn: Connection) -> ColumnElement[Any]:
     """The database's clock in epoch ms, read when the statement runs (after any lock wait)."""
-    if engine.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         return func.extract("epoch", func.clock_timestamp()) * 1000.0
     return (func.julianday("now") - 2440587.5) * 86_400_000.0
 
 
 class SqlSlots:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.now = db_now_ms(engine)
+    """Slots in the store's ``lto_rate_slots`` table (SQLite or PostgreSQL)."""
 
-    def reserve(self, account: str, interval_ms: float) -> float:
-        nxt = rate_slots.c.next_ms
-        slot = case((nxt > self.now, nxt), else_=self.now)
-        statement = (
-            update(rate_slots)
-            .where(rate_slots.c.account == account)
-            .values(next_ms=slot + interval_ms)
-            .returning(rate_slots.c.next_ms - interval_ms - self.now)
-        )
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def reserve(self, account: str, interval_ms: float, count: int = 1) -> tuple[float, float]:
+        span = interval_ms * count
         for _ in range(2):
-            with self.engine.begin() as conn:
-                wait_ms = conn.execute(statement).scalar()
-            if wait_ms is not None:
-                return float(wait_ms)
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(rate_slots).values(account=account, next_ms=self.now + interval_ms)
-                    )
-                return 0.0
-            except IntegrityError:
-                continue  # another worker created the row first: reserve through it
+            with self.db.write_unflushed() as conn:
+                now = conn.execute(select(db_now_ms(conn))).scalar_one()  # after the lock
+                nxt = rate_slots.c.next_ms
+                first = case((nxt > now, nxt), else_=now)
+                found = conn.execute(
+                    update(rate_slots)
+                    .where(rate_slots.c.account == account)
+                    .values(next_ms=first + span)
+                    .returning(rate_slots.c.next_ms - span)
+                ).scalar()
+                if found is not None:
+                    return float(found), float(now)
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(rate_slots).values(account=account, next_ms=now + span))
+                    return float(now), float(now)
+                except IntegrityError:
+                    continue  # another process created the row first: reserve through it
         raise RuntimeError("could not reserve a rate slot")
 
 
@@ -69,7 +73,7 @@ local now_ms = tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(nxt, now_ms)
 redis.call('SET', KEYS[1], tostring(slot + tonumber(ARGV[1])), 'PX', 3600000)
-return tostring(slot - now_ms)
+return {tostring(slot), tostring(now_ms)}
 """
 
 
@@ -78,12 +82,14 @@ class RedisSlots:
         self.client = redis.Redis.from_url(url)
         self.script = self.client.register_script(_RESERVE)
 
-    def reserve(self, account: str, interval_ms: float) -> float:
-        return float(self.script(keys=[f"lto:rate:{account}"], args=[interval_ms]))
+    def reserve(self, account: str, interval_ms: float, count: int = 1) -> tuple[float, float]:
+        first, now = self.script(keys=[f"lto:rate:{account}"], args=[interval_ms * count])
+        return float(first), float(now)
 
 
 class RateLimiter:
-    """``acquire(account)`` blocks until that account may send one message.
+    """``acquire(account)`` waits for one slot (inline sends); ``reserve(account, n)`` books n
+    slots for a worker's batch and returns when each may leave.
 
     A sender that wakes well after its slot (a stalled host, a long GC pause) takes a fresh slot
     instead of sending late: a late send would land beside the slots after it, and Kaleyra counts
@@ -109,6 +115,10 @@ class RateLimiter:
         rate = rates if isinstance(rates, int | float) else rates.get(account, 0.0)
         return 1000.0 / rate if rate > 0 else 0.0
 
+    def rate(self, account: str) -> float:
+        interval = self.interval_ms(account)
+        return 1000.0 / interval if interval else 0.0
+
     def acquire(self, account: str) -> float:
         """Wait for this account's next slot; returns the seconds waited."""
         interval_ms = self.interval_ms(account)
@@ -116,10 +126,21 @@ class RateLimiter:
             return 0.0
         waited = 0.0
         for _ in range(self.RETAKES + 1):
-            wait_s = max(0.0, self.slots.reserve(account, interval_ms) / 1000)
+            first, now = self.slots.reserve(account, interval_ms)
+            wait_s = max(0.0, (first - now) / 1000)
             slot_at = time.monotonic() + wait_s
             self.sleep(wait_s)
             waited += wait_s
             if time.monotonic() - slot_at <= self.LATE_S:
                 break
         return waited
+
+    def reserve(self, account: str, count: int) -> list[float]:
+        """Book ``count`` slots; their times on ``time.monotonic()``'s clock."""
+        now = time.monotonic()
+        interval_ms = self.interval_ms(account)
+        if not interval_ms or count <= 0:
+            return [now] * count
+        first_ms, store_now_ms = self.slots.reserve(account, interval_ms, count)
+        first = now + max(0.0, (first_ms - store_now_ms) / 1000)
+        return [first + i * interval_ms / 1000 for i in range(count)]

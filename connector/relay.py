@@ -3,7 +3,8 @@
 Sync callers (the default) wait for Kaleyra's answer: ``submit`` returns the settled event. A
 repeat of a settled call returns the first outcome and sends nothing; a repeat of a sync call
 whose attempt failed *without* Kaleyra accepting it tries again, since nothing was sent.
-Async callers (``Prefer: respond-async``) get the stored, queued event at once; workers deliver.
+Async callers (``Prefer: respond-async``) get the stored, queued event at once: the row is the
+queue, and the workers claim it from the table.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .delivery import attempt, retry_failed
 from .errors import IdempotencyConflict, StillInProgress
 from .kaleyra import build_request
 from .kaleyra.client import Sender
 from .logs import log
-from .offer import Offer
+from .offer import Offer, fingerprint_of
 from .store import Event, EventStore
-from .store.events import IN_FLIGHT
+from .store.events import IN_FLIGHT, new_event_id, now_ms
 
 logger = logging.getLogger("connector.relay")
 
@@ -47,53 +49,69 @@ class Relay:
         store: EventStore,
         senders: Mapping[str, Sender],
         *,
-        enqueue: Callable[[str], None],
         before_send: Callable[[str], object] = lambda account: None,
         dedupe_window_s: int,
         lease_ms: int,
     ) -> None:
         self.store = store
         self.senders = senders  # one per account (connection)
-        self.enqueue = enqueue
         self.before_send = before_send  # the account's rate limit, waited for inline
         self.window_ms = dedupe_window_s * 1000
         self.lease_ms = lease_ms
         self.wait_s = lease_ms / 1000
 
-    def dedupe_key(self, sub: Submission) -> tuple[str, bool]:
+    @staticmethod
+    def dedupe_key(sub: Submission, fingerprint: str) -> tuple[str, bool]:
         """(key, explicit): the caller's key, else the platform's delivery id, else the content."""
         tenant = "" if sub.account == "default" else f"{sub.account}/"
         if sub.offer.idempotency_key:
             return f"{tenant}{sub.wa_source}:key:{sub.offer.idempotency_key}", True
         if sub.delivery_id:
             return f"{tenant}{sub.platform}:delivery:{sub.delivery_id}", False
-        return f"{tenant}{sub.wa_source}:offer:{sub.offer.fingerprint()}", False
+        return f"{tenant}{sub.wa_source}:offer:{fingerprint}", False
+
+    def new_event(self, sub: Submission) -> tuple[dict[str, Any], bool]:
+        """The row a new message becomes — queued for the workers (async), or already claimed
+        for its first attempt (``sending``, leased) when the caller waits for Kaleyra — and
+        whether its dedupe key is the caller's own."""
+        stamp = now_ms()
+        send_now = not sub.respond_async
+        offer = sub.offer.to_dict()
+        fingerprint = fingerprint_of(offer)
+        dedupe_key, explicit = self.dedupe_key(sub, fingerprint)
+        return {
+            "id": new_event_id(),
+            "platform": sub.platform,
+            "wa_source": sub.wa_source,
+            "account": sub.account,
+            "mode": "sync" if send_now else "async",
+            "dedupe_key": dedupe_key,
+            "fingerprint": fingerprint,
+            "offer": offer,
+            "payload": build_request(sub.offer, sub.wa_source),
+            "status": "sending" if send_now else "queued",
+            "attempts": 1 if send_now else 0,
+            "sandbox": self.senders[sub.account].sandbox,
+            "next_attempt_ms": None if send_now else stamp,
+            "lease_until_ms": stamp + self.lease_ms if send_now else None,
+            "expires_ms": sub.offer.expiration_ms,
+            "platform_ref": sub.delivery_id,
+            "recipient_last4": sub.offer.to[-4:],
+            "created_ms": stamp,
+            "updated_ms": stamp,
+        }, explicit
 
     def submit(self, sub: Submission) -> Settled:
-        key, explicit = self.dedupe_key(sub)
         sender = self.senders[sub.account]
-        fingerprint = sub.offer.fingerprint()
+        values, explicit = self.new_event(sub)
         windowed = not explicit and sub.delivery_id is None
-        event, created = self.store.claim(
-            dedupe_key=key,
-            platform=sub.platform,
-            wa_source=sub.wa_source,
-            fingerprint=fingerprint,
-            offer=sub.offer.to_dict(),
-            payload=build_request(sub.offer, sub.wa_source),
-            sandbox=sender.sandbox,
-            window_ms=self.window_ms if windowed else None,
-            send_now=not sub.respond_async,
-            account=sub.account,
-            lease_ms=self.lease_ms,
-        )
+        event, created = self.store.claim(values, self.window_ms if windowed else None)
         if created:
             if sub.respond_async:
-                self.enqueue(event.id)
                 return Settled(event, replayed=False)
             self.before_send(event.account)
             return Settled(attempt(self.store, sender, event), replayed=False)
-        if explicit and event.fingerprint != fingerprint:
+        if explicit and event.fingerprint != values["fingerprint"]:
             raise IdempotencyConflict(
                 "This idempotency_key was already used for a different offer; "
                 "use a new key for a new message.",
@@ -106,9 +124,8 @@ class Relay:
 
     def _queue_repeat(self, event: Event) -> Settled:
         if event.status == "failed":  # a sync attempt that was refused: queue it this time
-            queued = self.store.replay(event.id, time.time_ns() // 1_000_000)
+            queued = self.store.replay(event.id, now_ms())
             if queued is not None:
-                self.enqueue(queued.id)
                 return Settled(queued, replayed=False)
         return Settled(event, replayed=True)
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the loopback Kaleyra, real databases, and the connector on a real socket."""
+# ``offer`` and ``CONNECTOR_KEY`` live in modules without pytest (benchmarks import them too)
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from connector import create_app
 from connector.config import Settings
 from connector.platforms import Runtime
 from tests.kaleyra_fake import API_KEY, SENDER, SID, FakeKaleyra
+from tests.offers import offer
+from tests.served import CONNECTOR_KEY
 
-CONNECTOR_KEY = "test-connector-key"
+__all__ = ["CONNECTOR_KEY", "LiveConnector", "deliver_queued", "live_settings", "offer"]
+
 HUBSPOT_SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -159,22 +163,3 @@ def deliver_queued(connector: LiveConnector) -> None:
     runtime = connector.runtime
     for event in runtime.store.recent(limit=500, status="queued"):
         runtime.deliverer.deliver(event.id)
-
-
-def offer(**overrides: Any) -> dict[str, Any]:
-    """A complete, valid canonical offer (the API page's sample, with a real expiry)."""
-    data: dict[str, Any] = {
-        "to": "+919876543210",
-        "template_name": "lto_template",
-        "language": "en_US",
-        "header_image_id": "1602186516975000",
-        "body_params": ["Pablo", "CARIBE25"],
-        "expires_in": "14d",
-        "coupon_code": "CARIBE25",
-        "url_param": "n3mtql",
-        "ref": "customer1",
-        "ref1": "marketing",
-        "ref2": "dictionary",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}

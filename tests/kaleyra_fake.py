@@ -165,6 +165,9 @@ class FakeKaleyra:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length)
+        if len(body) < length:  # the sender died mid-request: an HTTP server never sees it
+            handler.close_connection = True
+            return
         record = Recorded("POST", handler.path, dict(handler.headers.items()), body)
         record.at = time.monotonic()
         with self._lock:

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from tests.conftest import CONNECTOR_KEY
+from benchmarks.procs import free_port, stop, wait_until
 from tests.kaleyra_fake import API_KEY, SENDER, SID, FakeKaleyra
 
+__all__ = ["CLI", "CONNECTOR_KEY", "free_port", "kaleyra_env", "serve", "stop", "wait_until",
+           "worker"]  # fmt: skip
+CONNECTOR_KEY = "test-connector-key"  # the callers' API key in every test
+
 CLI = [sys.executable, "-m", "connector"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def kaleyra_env(kaleyra: FakeKaleyra, database_url: str) -> dict[str, str]:
@@ -111,22 +108,3 @@ def worker(
     finally:
         stop(process)
         log.close()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (a graceful stop), then SIGKILL for the process group if 30 s were not enough."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, every: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout}s: {predicate}")
-        time.sleep(every)

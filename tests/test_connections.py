@@ -136,3 +136,23 @@ def test_connection_defaults_complete_an_offer(shaped: LiveConnector, kaleyra: F
 def test_an_unknown_key_is_refused_when_connections_are_configured(shaped: LiveConnector) -> None:
     response = shaped.post("/v1/messages", key="not-a-caller", json=offer())
     assert response.status_code == 401
+
+
+def test_references_are_filled_before_the_file_is_checked(
+    tmp_path: Path, kaleyra: FakeKaleyra
+) -> None:
+    """A filled value is checked as what it is (a URL here), and a secret must still be given
+    as a reference, never written in the file."""
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD.replace('"%s"', '"${KALEYRA_STAGING_URL}"'))
+    env = {"ACME_KEY": API_KEY, "KALEYRA_STAGING_URL": kaleyra.base_url}
+    connections = Settings(connections_file=str(path)).load_connections(env)
+    assert connections.all["acme"].account.base_url == kaleyra.base_url
+    problems = problems_of(tmp_path, GOOD.replace('"%s"', '"${KALEYRA_STAGING_URL}"'),
+                           {"ACME_KEY": API_KEY, "KALEYRA_STAGING_URL": "not a url"})  # fmt: skip
+    assert any("connections.acme.kaleyra.base_url" in p and "URL" in p for p in problems)
+    missing = problems_of(tmp_path, GOOD % kaleyra.base_url, {})
+    assert any(
+        "connections.acme.kaleyra.api_key: environment variable ACME_KEY is not set" in p
+        for p in missing
+    )

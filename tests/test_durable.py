@@ -19,10 +19,11 @@ ADMIN_KEY = "test-admin-key"
 ASYNC = {"Prefer": "respond-async"}
 
 
-@pytest.fixture(params=["sqlite-queue", "redis-queue"])
-def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite-queue":
-        yield f"sqlite:///{tmp_path}/queue.db"
+@pytest.fixture(params=["store-rate", "redis-rate"])
+def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Where the send rate is shared: the store itself, or Redis (scaled out)."""
+    if request.param == "store-rate":
+        yield None
         return
     client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
     client.flushdb()
@@ -36,15 +37,21 @@ def setup(
 ) -> Callable[..., tuple[LiveConnector, dict[str, str]]]:
     """A connector in this process and the env for workers sharing its store and queue."""
 
-    def make(queue: str | None = None, **env_extra: str) -> tuple[LiveConnector, dict[str, str]]:
+    def make(
+        redis_url: str | None = None, **env_extra: str
+    ) -> tuple[LiveConnector, dict[str, str]]:
         db_url = f"sqlite:///{tmp_path}/events.db"
-        queue = queue or f"sqlite:///{tmp_path}/queue.db"
         connector = start_connector(
-            database_url=db_url, queue_url=queue, admin_keys=(ADMIN_KEY,), retry_base_s=0.05
+            database_url=db_url,
+            redis_url=redis_url,
+            admin_keys=(ADMIN_KEY,),
+            retry_base_s=0.05,
+            expiry_margin_s=1,
         )
         env = kaleyra_env(kaleyra, db_url) | {
-            "CONNECTOR_QUEUE_URL": queue,
+            "CONNECTOR_REDIS_URL": redis_url or "",
             "CONNECTOR_RETRY_BASE": "0.05",
+            "CONNECTOR_EXPIRY_MARGIN": "1",
             "KALEYRA_READ_TIMEOUT": "0.5",
             "KALEYRA_CONNECT_TIMEOUT": "0.5",
         }
@@ -71,9 +78,9 @@ def settled(connector: LiveConnector, event_id: str, status: str) -> Callable[[]
 
 
 def test_async_call_is_stored_and_answered_before_any_send(
-    setup: Callable[..., Any], kaleyra: FakeKaleyra, tmp_path: Path, queue_url: str
+    setup: Callable[..., Any], kaleyra: FakeKaleyra, tmp_path: Path, redis_url: str | None
 ) -> None:
-    connector, env = setup(queue_url)
+    connector, env = setup(redis_url)
     response = connector.post("/v1/messages", json=offer(), headers=ASYNC)
     assert response.status_code == 202
     assert response.headers["Preference-Applied"] == "respond-async"
@@ -181,7 +188,7 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
     ids = [queue_offer(connector, offer(ref=f"n{i}")) for i in range(150)]
     with worker(env, tmp_path) as first:
         wait_until(lambda: len(kaleyra.sent) >= 30)
-        first.kill()  # SIGKILL: leases and huey tasks in hand are lost with it
+        first.kill()  # SIGKILL: the leases in hand are lost with it
         first.wait()
     with worker(env, tmp_path):
         wait_until(
@@ -251,10 +258,10 @@ def test_sigterm_lets_a_worker_finish_what_it_is_sending(
 def test_scaled_out_postgresql_store_redis_queue_two_workers(
     start_connector: Callable[..., LiveConnector], kaleyra: FakeKaleyra, tmp_path: Path, pg_url: str
 ) -> None:
-    queue = "redis://127.0.0.1:6379/11"
-    redis.Redis.from_url(queue).flushdb()
-    connector = start_connector(database_url=pg_url, queue_url=queue, admin_keys=(ADMIN_KEY,))
-    env = kaleyra_env(kaleyra, pg_url) | {"CONNECTOR_QUEUE_URL": queue, "KALEYRA_RATE_LIMIT": "0"}
+    rate = "redis://127.0.0.1:6379/11"
+    redis.Redis.from_url(rate).flushdb()
+    connector = start_connector(database_url=pg_url, redis_url=rate, admin_keys=(ADMIN_KEY,))
+    env = kaleyra_env(kaleyra, pg_url) | {"CONNECTOR_REDIS_URL": rate, "KALEYRA_RATE_LIMIT": "0"}
     kaleyra.delay = 0.01
     ids = [queue_offer(connector, offer(ref=f"p{i}")) for i in range(200)]
     with worker(env, tmp_path), worker(env, tmp_path):
@@ -263,3 +270,75 @@ def test_scaled_out_postgresql_store_redis_queue_two_workers(
     refs = [r.json["extra_info"]["ref"] for r in kaleyra.requests]
     assert len(refs) == len(set(refs)) == 200
     assert {event(connector, i)["status"] for i in ids} == {"accepted"}
+
+
+def test_an_offer_whose_end_passes_while_its_account_is_paused_is_never_sent(
+    setup: Callable[..., Any], kaleyra: FakeKaleyra, tmp_path: Path
+) -> None:
+    connector, env = setup()
+    kaleyra.then("E110")
+    first = queue_offer(connector, offer(expires_in="3s"))
+    with worker(env, tmp_path):
+        wait_until(lambda: connector.get("/readyz").json().get("paused_accounts"))
+        second = queue_offer(connector, offer(expires_in="3s", coupon_code="B"))
+        time.sleep(3.2)  # both offers end while the account waits
+        resumed = subprocess.run([*CLI, "accounts", "resume"], env=env, capture_output=True,
+                                 text=True, timeout=60)  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr
+        wait_until(lambda: all(event(connector, i)["status"] == "expired" for i in (first, second)))
+    assert len(kaleyra.requests) == 1  # only the attempt that found the account unpaid
+    view = event(connector, second)
+    assert view["error"]["kind"] == "expired" and view["attempts"] == []
+    listed = subprocess.run([*CLI, "events", "--status", "expired", "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert first in listed.stdout and second in listed.stdout
+    replay = connector.post(f"/v1/events/{second}/replay", key=ADMIN_KEY)
+    assert replay.status_code == 409 and "expired offer is never sent" in replay.json()["message"]
+    assert 'lto_events{status="expired"} 2.0' in connector.get("/metrics").text
+
+
+def test_retries_stop_at_the_offers_end(
+    setup: Callable[..., Any], kaleyra: FakeKaleyra, tmp_path: Path
+) -> None:
+    connector, env = setup()
+    kaleyra.then("raw", status=429, body={"message": "slow down"}, headers={"Retry-After": "30"})
+    event_id = queue_offer(connector, offer(expires_in="10s"))
+    with worker(env, tmp_path):
+        wait_until(settled(connector, event_id, "expired"))
+    view = event(connector, event_id)
+    assert [a["http_status"] for a in view["attempts"]] == [429]  # no retry after the end
+    assert "expiry came before" in view["error"]["message"] and len(kaleyra.requests) == 1
+
+
+def test_a_worker_never_dies_on_one_event(
+    setup: Callable[..., Any], kaleyra: FakeKaleyra, tmp_path: Path
+) -> None:
+    """The previous release stored text Kaleyra's JSON cannot carry (a lone surrogate): such an
+    event is a dead letter with its reason, and the worker goes on with the others."""
+    from sqlalchemy import insert
+
+    from connector.store.schema import events
+
+    connector, env = setup()
+    bad = queue_offer(connector, offer(coupon_code="BAD"))
+    store = connector.runtime.store
+    stored = store.get(bad)
+    assert stored is not None
+    payload = stored.payload
+    payload["messaging_object"]["template"]["components"][1]["parameters"][0]["text"] = "\ud800"
+    row = {name: getattr(stored, name) for name in stored.__slots__}
+    with store.db.write() as conn:  # as release 0.1.0 stored it (SQLAlchemy's JSON, escaped)
+        conn.execute(events.delete().where(events.c.id == bad))
+        conn.execute(insert(events).values(**(row | {"payload": payload})))
+    good = queue_offer(connector, offer(coupon_code="GOOD"))
+    with worker(env, tmp_path) as running:
+        wait_until(settled(connector, good, "accepted"))
+        wait_until(settled(connector, bad, "dead"))
+        assert running.poll() is None  # still running
+    view = event(connector, bad)
+    assert (
+        view["error"]["kind"] == "unencodable"
+        and "could not be encoded" in view["error"]["message"]
+    )
+    assert [r.json["messaging_object"]["template"]["components"][3]["parameters"][0]["coupon_code"]
+            for r in kaleyra.requests] == ["GOOD"]  # fmt: skip

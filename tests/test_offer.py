@@ -245,3 +245,26 @@ def test_bare_digits_with_country_code_are_understood_without_region() -> None:
 def test_absurd_expiries_are_refused_not_crashed_on(field: str, value: Any, code: str) -> None:
     data = offer(expires_in=None) | {field: value}
     assert errors_of(data)[field] == [code]
+
+
+def test_an_offer_ending_within_the_safety_margin_is_refused_at_the_door() -> None:
+    schema = OfferSchema(clock=lambda: NOW_MS, expiry_margin_s=60)
+    for data, field in (
+        (offer(expires_in=None, expires_at=NOW_MS + 59_000), "expires_at"),
+        (offer(expires_in="45s"), "expires_in"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            load_offer(schema, data)
+        [problem] = info.value.errors[field]
+        assert problem["code"] == "expiry_too_soon" and "60 s" in problem["message"]
+    assert load_offer(schema, offer(expires_in=None, expires_at=NOW_MS + 61_000)).expiration_ms
+    assert load_offer(schema, offer(expires_in="2m")).expires_in_s == 120
+
+
+def test_the_content_fingerprint_is_the_one_earlier_releases_stored() -> None:
+    """Content dedupe spans an upgrade: an offer repeated after it must match its first call."""
+    data = offer(expires_in=None, expires_at="2026-01-15T00:00:00Z", header_image_id=None,
+                 header_image_url="https://cdn.example.com/a.jpg")  # fmt: skip
+    assert load(data).fingerprint() == (
+        "5ba36993655a38008157a7063a0e8a7b1f0be24379fa94e9040bb8c19cc64791"
+    )

@@ -1,11 +1,13 @@
 """The reliability runs of the durable-delivery issue, at full size, against real processes:
-`lto-connector serve` (gunicorn) and `lto-connector worker`, killed with SIGKILL mid-run, and a
-loopback Kaleyra that fails at random."""
+`lto-connector serve` (gunicorn, its commit process) and `lto-connector worker`, killed with
+SIGKILL mid-run, and a loopback Kaleyra that fails at random. Long: marked ``slow``."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -13,13 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
+from benchmarks.procs import command_of, descendants
 from tests.conftest import CONNECTOR_KEY, offer
 from tests.kaleyra_fake import FakeKaleyra
 from tests.served import CLI, free_port, kaleyra_env, serve, wait_until, worker
 
 ASYNC = {"Prefer": "respond-async", "X-Api-Key": CONNECTOR_KEY}
+pytestmark = pytest.mark.slow
 
 
 def fast_env(kaleyra: FakeKaleyra, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -28,7 +33,6 @@ def fast_env(kaleyra: FakeKaleyra, tmp_path: Path, **extra: str) -> dict[str, st
         "CONNECTOR_RETRY_BASE": "0.05",
         "KALEYRA_READ_TIMEOUT": "0.5",
         "KALEYRA_CONNECT_TIMEOUT": "0.5",
-        "CONNECTOR_NUDGE_AFTER": "2",
         "CONNECTOR_LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -165,3 +169,49 @@ def test_upstream_faults_retried_to_delivery_and_refusals_dead_lettered(
         assert len(failures) > 500  # the faults really happened, and were retried through
     finally:
         kaleyra.stop()
+
+
+def test_a_killed_commit_process_loses_no_acknowledged_offer(
+    kaleyra: FakeKaleyra, tmp_path: Path
+) -> None:
+    """The commit process dies mid-burst: the web processes write directly until `serve` has
+    started it again; every acknowledged offer is stored and sent once."""
+    env = fast_env(kaleyra, tmp_path)
+    acknowledged: set[str] = set()
+    lock = threading.Lock()
+    with serve(env, tmp_path, workers=2) as served:
+        session_local = threading.local()
+
+        def post(i: int) -> None:
+            session = getattr(session_local, "s", None) or requests.Session()
+            session_local.s = session
+            body = offer(ref=f"k{i}", idempotency_key=f"commit-{i}")
+            while True:  # a platform retries until the connector acknowledges (same key)
+                response = session.post(served.base_url + "/v1/messages", json=body,
+                                        headers=ASYNC, timeout=30)  # fmt: skip
+                if response.status_code == 202:
+                    with lock:
+                        acknowledged.add(body["ref"])
+                    return
+                time.sleep(0.05)
+
+        def commit_process() -> int | None:
+            found = [
+                p for p in descendants(served.process.pid) if "commit-process" in command_of(p)
+            ]
+            return found[0] if found else None
+
+        first = commit_process()
+        assert first is not None
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            futures = [pool.submit(post, i) for i in range(3000)]
+            wait_until(lambda: len(acknowledged) >= 800, timeout=120)
+            os.kill(first, signal.SIGKILL)
+            for future in futures:
+                future.result(timeout=300)
+        wait_until(lambda: commit_process() not in (None, first), timeout=30)  # restarted
+        wait_until(lambda: settled_count(env, tmp_path) >= 3000, timeout=240, every=1)
+    assert len(acknowledged) == 3000
+    assert len(events_by_status(env, tmp_path, "accepted")) == 3000
+    sent = refs_sent(kaleyra)
+    assert len(sent) == len(set(sent)) == 3000  # each acknowledged offer sent exactly once

@@ -11,7 +11,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from .errors import KaleyraError, KaleyraUncertain, KaleyraUnreachable, error_from_response
+from .errors import (
+    KaleyraError,
+    KaleyraUncertain,
+    KaleyraUnreachable,
+    Unencodable,
+    error_from_response,
+)
 
 POD_HOSTS = {"in": "api.in.kaleyra.io", "ap": "api.ap.kaleyra.io", "eu": "api.eu.kaleyra.io"}
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "X-Correlation-Id")
@@ -83,7 +89,7 @@ class KaleyraClient:
         return {"method": "POST", "url": self.url, "headers": headers, "json": payload}
 
     def send(self, payload: dict[str, Any]) -> SendResult:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        body = encode(payload)
         started = time.perf_counter()
         try:
             response = self.session.post(self.url, data=body, timeout=self.timeout)
@@ -102,6 +108,14 @@ class KaleyraClient:
             raise KaleyraUnreachable(f"Kaleyra could not be reached: {_reason(exc)}") from None
         latency_ms = (time.perf_counter() - started) * 1000
         return parse_response(response, latency_ms)
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Kaleyra's request body; text that UTF-8 cannot carry (a lone surrogate) never leaves."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise Unencodable(f"The message could not be encoded for Kaleyra: {exc}") from None
 
 
 def parse_response(response: requests.Response, latency_ms: float) -> SendResult:

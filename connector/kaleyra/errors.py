@@ -38,6 +38,12 @@ class KaleyraUnreachable(KaleyraError):
     kind = "unreachable"
 
 
+class Unencodable(KaleyraError):
+    """The message could not be encoded as Kaleyra's JSON: it never left, and never will."""
+
+    kind = "unencodable"
+
+
 class KaleyraUncertain(KaleyraError):
     """Sent, but the answer never came: Kaleyra may or may not have accepted it."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from .client import SendResult
+from .client import SendResult, encode
 from .errors import PayloadRejected
 from .payload import WA_SOURCES
 
@@ -58,6 +58,7 @@ class SandboxClient:
         return {"method": "POST", "url": self.url, "headers": {}, "json": payload, "sandbox": True}
 
     def send(self, payload: dict[str, Any]) -> SendResult:
+        encode(payload)  # what Kaleyra could not receive fails here too
         try:
             self.schema.load(payload)
         except ValidationError as exc:

@@ -8,25 +8,28 @@ for all: authenticate on the raw body → parse with schemas → relay → answe
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from flask import Request, Response, current_app, g, has_app_context
 from marshmallow import EXCLUDE, Schema
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
-from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..errors import ConnectorError, InvalidInput, MalformedBody, StoreUnavailable, Unauthorized
 from ..kaleyra import WA_SOURCES
 from ..mapping import fill_query
 from ..offer import Offer, OfferSchema, load_offer
-from ..queue import DeliveryQueue
 from ..relay import Relay, Settled, Submission
 from ..store import EventStore
 from ..store.accounts import AccountStore
 from ..templates import check_shape
 from .loose import normalise_key
+
+logger = logging.getLogger("connector.http")
 
 
 class PlatformSchema(Schema):
@@ -56,7 +59,6 @@ class Runtime:
     settings: Any
     store: EventStore
     accounts: AccountStore
-    queue: DeliveryQueue
     deliverer: Deliverer
     relay: Relay
     connections: Connections
@@ -102,6 +104,8 @@ class Platform:
             return self.respond(settled)
         except ConnectorError as error:
             return self.respond_error(error)
+        except SQLAlchemyError as error:
+            return self.respond_error(store_unavailable(error))
 
     # --- hooks a platform may override ----------------------------------------------------------
     def authenticate(self, request: Request) -> Tenant:
@@ -162,6 +166,15 @@ class Platform:
     ) -> Submission:
         account = tenant.connection.account.name
         return Submission(offer, self.name, self.wa_source, delivery_id, account=account)
+
+
+def store_unavailable(error: SQLAlchemyError) -> StoreUnavailable:
+    logger.error("store failed: %s", type(error).__name__, exc_info=error)
+    return StoreUnavailable(
+        "The connector could not store this message, so it was not accepted; repeat the call "
+        "shortly.",
+        retry_after=5,
+    )
 
 
 def wants_async(request: Request) -> bool:

@@ -1,7 +1,10 @@
 """The connector's tables (SQLAlchemy Core; SQLite by default, PostgreSQL when configured).
 
-``lto_events`` is the truth about every message; ``lto_attempts`` records each try at Kaleyra;
-``lto_accounts`` holds per-account state (paused, and why).
+``lto_events`` is the truth about every message and, through its status and due time, the
+delivery queue itself; ``lto_attempts`` records each try at Kaleyra; ``lto_accounts`` holds
+per-account state (paused, and why); ``lto_rate_slots`` each account's next free send slot.
+These definitions are the schema at the newest migration (``migrations/versions/``): change
+them only together with a new migration.
 """
 
 from __future__ import annotations
@@ -46,13 +49,18 @@ events = Table(
     Column("sandbox", Boolean, nullable=False, default=False),
     Column("next_attempt_ms", BigInteger),  # queued: not before this time
     Column("lease_until_ms", BigInteger),  # leased/sending: the holder's lease
-    Column("enqueued_ms", BigInteger),  # when a queue task was last sent for it
+    Column("lease_owner", String(64)),  # leased/sending: the worker holding it
+    Column("expires_ms", BigInteger),  # the offer's own end: never sent after it
+    Column("platform_ref", String(512)),  # the platform's id for this delivery, as it sent it
+    Column("recipient_last4", String(4)),  # the recipient's last four digits (search)
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
 )
 
 Index("ix_lto_events_created", events.c.created_ms)
-Index("ix_lto_events_due", events.c.status, events.c.next_attempt_ms)
+# the queue: an account's due events in order (claimed in batches by the workers)
+Index("ix_lto_events_queue", events.c.status, events.c.account, events.c.next_attempt_ms)
+Index("ix_lto_events_last4", events.c.recipient_last4, events.c.created_ms)
 
 attempts = Table(
     "lto_attempts",

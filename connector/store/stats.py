@@ -5,27 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.engine import Engine
 
+from .engine import Database
 from .schema import accounts, attempts, events
 
 LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 
 
-def event_counts(engine: Engine) -> dict[str, int]:
+def event_counts(db: Database) -> dict[str, int]:
     query = select(events.c.status, func.count()).group_by(events.c.status)
-    with engine.connect() as conn:
+    with db.read() as conn:
         return {status: int(n) for status, n in conn.execute(query)}
 
 
-def oldest_queued_ms(engine: Engine) -> int | None:
+def oldest_queued_ms(db: Database) -> int | None:
     query = select(func.min(events.c.created_ms)).where(events.c.status == "queued")
-    with engine.connect() as conn:
+    with db.read() as conn:
         value = conn.execute(query).scalar()
     return int(value) if value is not None else None
 
 
-def attempt_stats(engine: Engine) -> dict[str, Any]:
+def attempt_stats(db: Database) -> dict[str, Any]:
     """Attempts by outcome, retries, and the upstream latency histogram (cumulative buckets)."""
     latency = attempts.c.latency_ms
     columns = [
@@ -35,7 +35,7 @@ def attempt_stats(engine: Engine) -> dict[str, Any]:
         *[func.coalesce(func.sum(case((latency <= b, 1), else_=0)), 0) for b in LATENCY_BUCKETS_MS],
     ]
     by_outcome = select(attempts.c.outcome, func.count()).group_by(attempts.c.outcome)
-    with engine.connect() as conn:
+    with db.read() as conn:
         total, latency_sum, retries, *buckets = conn.execute(select(*columns)).one()
         outcomes = {outcome: int(n) for outcome, n in conn.execute(by_outcome)}
     return {
@@ -47,6 +47,6 @@ def attempt_stats(engine: Engine) -> dict[str, Any]:
     }
 
 
-def paused_accounts(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
+def paused_accounts(db: Database) -> list[str]:
+    with db.read() as conn:
         return [row[0] for row in conn.execute(select(accounts.c.name).where(accounts.c.paused))]

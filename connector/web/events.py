@@ -86,13 +86,13 @@ def events_blueprint() -> Blueprint:
             current = runtime.store.get(event_id)
             if current is None:
                 raise not_found(event_id)
-            raise ConnectorError(
-                f"Only dead, uncertain or failed events can be replayed; this one is "
-                f"{current.status}",
-                status=409,
-                code="not_replayable",
+            why = (
+                "its offer ended before it could be sent, and an expired offer is never sent"
+                if current.status == "expired"
+                else f"only dead, uncertain or failed ones can be, and this one is {current.status}"
             )
-        runtime.queue.enqueue(event.id)
+            raise ConnectorError(f"This event cannot be replayed: {why}.", status=409,
+                                 code="not_replayable")  # fmt: skip
         return json_response(event_view(event, runtime.store.attempts_of(event.id)), 202)
 
     return bp

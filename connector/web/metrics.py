@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from ..store import EventStore, stats
 
-STATUSES = ("queued", "leased", "sending", "accepted", "failed", "dead", "uncertain")
+STATUSES = ("queued", "leased", "sending", "accepted", "failed", "dead", "uncertain", "expired")
 
 
 class StoreCollector(Collector):
@@ -30,8 +30,8 @@ class StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        engine = self.store.engine
-        counts = stats.event_counts(engine)
+        db = self.store.db
+        counts = stats.event_counts(db)
         received = CounterMetricFamily("lto_events_received", "Messages accepted into the store")
         received.add_metric([], sum(counts.values()))
         yield received
@@ -45,11 +45,11 @@ class StoreCollector(Collector):
         depth = GaugeMetricFamily("lto_queue_depth", "Messages waiting to be delivered")
         depth.add_metric([], counts.get("queued", 0))
         yield depth
-        oldest = stats.oldest_queued_ms(engine)
+        oldest = stats.oldest_queued_ms(db)
         age = GaugeMetricFamily("lto_queue_oldest_age_seconds", "Age of the oldest queued message")
         age.add_metric([], max(0.0, time.time() - oldest / 1000) if oldest else 0.0)
         yield age
-        attempt = stats.attempt_stats(engine)
+        attempt = stats.attempt_stats(db)
         outcomes = CounterMetricFamily(
             "lto_upstream_attempts", "Requests to Kaleyra by outcome", labels=["outcome"]
         )
@@ -68,7 +68,7 @@ class StoreCollector(Collector):
         yield histogram
         paused = GaugeMetricFamily("lto_account_paused", "1 while an account is paused",
                                    labels=["account"])  # fmt: skip
-        for name in stats.paused_accounts(engine):
+        for name in stats.paused_accounts(db):
             paused.add_metric([name], 1)
         yield paused
 

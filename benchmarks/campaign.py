@@ -1,0 +1,547 @@
+"""A campaign through the connector, side by side with the stack's ceiling and a naive relay.
+
+    .venv/bin/python -m benchmarks.campaign [--seconds 8] [--setups ceiling,naive,embedded,scaled]
+        [--upstream-ms 50] [--rate 1000] [--profile DIR]
+
+Everything starts here, on loopback: a fast Kaleyra (aiohttp, answering after --upstream-ms, 429
+above the account's --rate, at a lower CPU priority since it stands in for a remote API), the
+ceiling (Flask under the same gunicorn as `lto-connector serve`, parsing JSON and answering 202),
+the naive relay (gunicorn gthread 2 x 32, one `requests.post` per call, nothing stored), and the
+connector twice: embedded (`lto-connector serve` defaults: SQLite, embedded worker) and scaled
+out (PostgreSQL + Redis, `serve --no-embedded-worker` and two `lto-connector worker` processes).
+
+Per connector setup, in order, with no pause between bursts (a campaign is one long burst):
+async `POST /v1/messages` (`Prefer: respond-async`) and CleverTap-format `POST /hooks/clevertap`
+at 256 and 1,000 concurrent connections (CleverTap's 1 s deadline as the client timeout); then the
+drain of the backlog at the account's rate; then sync `POST /v1/messages` at 64 concurrent calls
+(the naive relay's load); then the rate held at half the account's capacity over every 5-second
+window. Every request is a distinct offer; sent-once means Kaleyra's accepted requests equal the
+distinct offers it saw, and every stored event was sent.
+
+The load generator is wrk when installed, else a slower Python client. All processes share this
+machine's cores; compare the ratios, which come from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shlex
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+import requests
+from sqlalchemy import create_engine, text
+
+from benchmarks import fast_kaleyra, load
+from benchmarks.procs import PYTHON, descendants, free_port, started, wait_until
+from benchmarks.profiles import Profiler
+
+API_KEY = "bench-connector-key-0c9f"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ASYNC_HEADERS = {
+    "Content-Type": "application/json",
+    "X-Api-Key": API_KEY,
+    "Prefer": "respond-async",
+}
+SYNC_HEADERS = {"Content-Type": "application/json", "X-Api-Key": API_KEY}
+# CleverTap's Basic auth: a connection's password may be one of its API keys
+CLEVERTAP_HEADERS = {
+    "Content-Type": "application/json",
+    "Authorization": "Basic " + base64.b64encode(f"clevertap:{API_KEY}".encode()).decode(),
+}
+
+
+def offer_body(expires_at_ms: int) -> str:
+    """A canonical offer whose ref and idempotency key are each request's token."""
+    body = {
+        "to": "+919876543210",
+        "template_name": "lto_summer",
+        "language": "en_US",
+        "header_image_id": "1602186516975000",
+        "body_params": ["Pablo", "CARIBE25"],
+        "expires_at": expires_at_ms,
+        "coupon_code": "CARIBE25",
+        "url_param": "n3mtql",
+        "ref": load.TOKEN,
+        "idempotency_key": load.TOKEN,
+    }
+    return json.dumps(body)
+
+
+def clevertap_body(expires_at_ms: int) -> str:
+    """CleverTap's Generic provider request (PLATFORMS.md §5); msgId and {{1}} carry the token."""
+    body = {
+        "payloadVersion": 0.1,
+        "wabaNumber": "918047000000",
+        "to": "919876543210",
+        "isTemplate": True,
+        "msgId": load.TOKEN,
+        "template": {"namespace": "diwali_lto_offer", "languageCode": "en"},
+        "components": [
+            {
+                "type": "header",
+                "header": {
+                    "type": "image",
+                    "image": {"mediaURL": "https://cdn.example.com/offers/diwali.jpg"},
+                },
+            },
+            {
+                "type": "body",
+                "body": {
+                    "parameters": [
+                        {"type": "text", "text": load.TOKEN},
+                        {"type": "text", "text": "30%"},
+                    ]
+                },
+            },
+            {
+                "type": "limited_time_offer",
+                "parameters": [
+                    {
+                        "type": "limited_time_offer",
+                        "limited_time_offer": {"expiration_time_ms": expires_at_ms},
+                    }
+                ],
+            },
+            {
+                "type": "button",
+                "index": 0,
+                "subType": "copy_code",
+                "parameters": [{"type": "coupon_code", "coupon_code": "DIWALI30"}],
+            },
+            {
+                "type": "button",
+                "index": 1,
+                "subType": "dynamicUrl",
+                "parameters": [{"type": "text", "text": "diwali30"}],
+            },
+        ],
+    }
+    return json.dumps(body)
+
+
+@dataclass
+class Row:
+    setup: str
+    route: str
+    concurrency: int
+    result: load.Load
+    ceiling: float | None = None  # the ceiling's acks/s at this concurrency
+
+
+@dataclass
+class SetupReport:
+    name: str
+    rows: list[Row] = field(default_factory=list)
+    drain_rate: float = 0.0
+    drain_note: str = ""
+    rate_check: str = ""
+    sent_once: str = ""
+
+
+# --- the upstream -------------------------------------------------------------------------------
+class Upstream:
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.send_url = f"{self.base}/v2/{fast_kaleyra.SID}"
+
+    def stats(self) -> dict[str, int]:
+        return dict(requests.get(self.base + "/stats", timeout=10).json())
+
+    def times(self) -> list[float]:
+        return list(requests.get(self.base + "/times", timeout=30).json())
+
+    def reset(self) -> None:
+        requests.post(self.base + "/reset", timeout=10)
+
+
+@contextmanager
+def upstream(tmp: Path, delay_ms: float, rate: float) -> Iterator[Upstream]:
+    port = free_port()
+    command = [
+        PYTHON,
+        "-m",
+        "benchmarks.fast_kaleyra",
+        "--port",
+        str(port),
+        "--delay-ms",
+        str(delay_ms),
+        "--rate",
+        str(rate),
+    ]
+    with started(command, tmp / "kaleyra.log", ready_url=f"http://127.0.0.1:{port}/stats", nice=5):
+        yield Upstream(port)
+
+
+# --- the setups -------------------------------------------------------------------------------
+def connector_env(up: Upstream, database_url: str, rate: float, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KALEYRA_", "CONNECTOR_"))}
+    env.update(
+        KALEYRA_SID=fast_kaleyra.SID,
+        KALEYRA_API_KEY=fast_kaleyra.API_KEY,
+        KALEYRA_SENDER=fast_kaleyra.SENDER,
+        KALEYRA_BASE_URL=up.send_url,
+        KALEYRA_RATE_LIMIT=f"{rate:g}",
+        CONNECTOR_API_KEYS=API_KEY,
+        CONNECTOR_DATABASE_URL=database_url,
+        CONNECTOR_DEFAULT_REGION="IN",
+        CONNECTOR_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+@contextmanager
+def gunicorn(
+    app: str,
+    tmp: Path,
+    workers: int,
+    threads: int,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    port = free_port()
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "4096",
+        app,
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with started(command, tmp / f"{app.split(':')[0]}.log", env=env, ready_url=base + "/"):
+        yield base
+
+
+@contextmanager
+def serve(env: dict[str, str], tmp: Path, *extra: str) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    command = [PYTHON, "-m", "connector", "serve", "--bind", f"127.0.0.1:{port}", *extra]
+    base = f"http://127.0.0.1:{port}"
+    with started(command, tmp / "serve.log", env=env, ready_url=base + "/healthz") as process:
+        yield base, process.pid
+
+
+@contextmanager
+def workers(env: dict[str, str], tmp: Path, count: int) -> Iterator[list[int]]:
+    with ExitStack() as stack:
+        pids = [
+            stack.enter_context(
+                started([PYTHON, "-m", "connector", "worker"], tmp / f"worker-{i}.log", env=env)
+            ).pid
+            for i in range(count)
+        ]
+        yield pids
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"lto_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def redis_db(db: int) -> Iterator[str]:
+    url = f"redis://127.0.0.1:6379/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+# --- measuring --------------------------------------------------------------------------------
+def stored_events(base_url: str) -> int:
+    page = requests.get(base_url + "/metrics", timeout=30).text
+    return int(float(re.search(r"^lto_events_received_total (\S+)$", page, re.M)[1]))
+
+
+def burst(
+    base: str,
+    route: str,
+    body: str,
+    headers: dict[str, str],
+    concurrency: int,
+    args: argparse.Namespace,
+    label: str,
+    timeout_s: float = 30.0,
+) -> load.Load:
+    spec = load.Spec(
+        base + route,
+        headers,
+        body,
+        f"{label}-{uuid.uuid4().hex[:6]}",
+        args.seconds,
+        concurrency,
+        timeout_s,
+    )
+    return load.run(spec)
+
+
+def drain(base: str, up: Upstream) -> tuple[float, str]:
+    """Until Kaleyra has every stored event: (messages/s, a note with the slowest second)."""
+    stored = stored_events(base)
+    first = up.stats()["accepted"]
+    began = time.time()
+    wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900, every=0.2)
+    ended = time.time()
+    sent = up.stats()["accepted"] - first
+    seconds = [t for t in up.times() if began <= t <= ended]
+    per_second = [
+        sum(1 for t in seconds if began + i <= t < began + i + 1)
+        for i in range(int(ended - began) - 1)
+    ]
+    slowest = min(per_second[1:-1]) if len(per_second) > 3 else None
+    note = f"{sent} sent in {ended - began:.1f} s after the bursts; backlog was {stored - first}"
+    if slowest is not None:
+        note += f"; slowest full second {slowest}/s"
+    return sent / (ended - began), note
+
+
+def rate_windows(times: list[float], rate: float, window: float = 5.0) -> tuple[float, float, int]:
+    """(lowest, highest) count over every 5-s window after the first second, as a fraction of
+    rate x 5 s, and the number of windows checked."""
+    times = sorted(times)
+    start, end = times[0] + 1.0, times[-1] - window
+    lows, highs, n = 10.0, 0.0, 0
+    t = start
+    import bisect
+
+    while t <= end:
+        count = bisect.bisect_left(times, t + window) - bisect.bisect_left(times, t)
+        share = count / (rate * window)
+        lows, highs, n = min(lows, share), max(highs, share), n + 1
+        t += 0.1
+    return lows, highs, n
+
+
+def connector_setup(
+    name: str,
+    base: str,
+    up: Upstream,
+    args: argparse.Namespace,
+    ceiling: dict[int, float],
+    profiler: Profiler,
+    pids: list[int],
+) -> SetupReport:
+    report = SetupReport(name)
+    expires = int(time.time() * 1000) + 14 * 86_400_000
+    offers, clevertap = offer_body(expires), clevertap_body(expires)
+    up.reset()
+    burst(base, "/v1/messages", offers, ASYNC_HEADERS, 256, args, "warm")  # warm-up, not shown
+    wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=600, every=0.2)
+    acked = 0
+    for route, body, headers, timeout_s in (
+        ("/v1/messages", offers, ASYNC_HEADERS, 30.0),
+        ("/hooks/clevertap", clevertap, CLEVERTAP_HEADERS, 1.0),
+    ):
+        for concurrency in (256, 1000):
+            tag = f"{name}-{route.rsplit('/', 1)[-1]}-{concurrency}"
+            with profiler.record(tag, pids, args.seconds):
+                result = burst(base, route, body, headers, concurrency, args, tag, timeout_s)
+            acked += result.ok
+            report.rows.append(
+                Row(name, route + " async", concurrency, result, ceiling.get(concurrency))
+            )
+    report.drain_rate, report.drain_note = drain(base, up)
+    stats = up.stats()
+    stored = stored_events(base)
+    report.sent_once = (
+        f"stored {stored}, acked {acked}+warm-up; Kaleyra accepted {stats['accepted']}, "
+        f"distinct {stats['distinct']}, duplicates {stats['duplicates']}, "
+        f"429s {stats['throttled']}, refused {stats['refused']}"
+    )
+    with profiler.record(f"{name}-sync-64", pids, args.seconds):
+        result = burst(base, "/v1/messages", offers, SYNC_HEADERS, 64, args, f"{name}-sync")
+    report.rows.append(Row(name, "/v1/messages sync", 64, result))
+    return report
+
+
+def rate_setup(base: str, up: Upstream, rate: float, args: argparse.Namespace) -> str:
+    """Fill a backlog, then check the pace over every 5-s window of the drain."""
+    expires = int(time.time() * 1000) + 14 * 86_400_000
+    up.reset()
+    before = stored_events(base)
+    spec = load.Spec(
+        base + "/v1/messages",
+        ASYNC_HEADERS,
+        offer_body(expires),
+        f"rate-{uuid.uuid4().hex[:6]}",
+        4,
+        256,
+    )
+    load.run(spec)
+    wait_until(
+        lambda: up.stats()["accepted"] >= stored_events(base) - before, timeout=900, every=0.2
+    )
+    low, high, windows = rate_windows(up.times(), rate)
+    stats = up.stats()
+    return (
+        f"rate {rate:g}/s: every 5-s window after the first second between {low:.1%} and "
+        f"{high:.1%} of {rate * 5:g} ({windows} windows, {stats['accepted']} sent, "
+        f"{stats['throttled']} 429s)"
+    )
+
+
+# --- main ---------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="each measured burst")
+    parser.add_argument("--setups", default="ceiling,naive,embedded,scaled")
+    parser.add_argument("--upstream-ms", type=float, default=50.0)
+    parser.add_argument("--rate", type=float, default=1000.0, help="the account's rate")
+    parser.add_argument("--redis-db", type=int, default=12)
+    parser.add_argument("--profile", type=Path, help="py-spy each burst into this folder")
+    args = parser.parse_args()
+    setups = args.setups.split(",")
+    from connector.serving import SERVE_DEFAULTS
+
+    workers_n, threads_n = SERVE_DEFAULTS["workers"], SERVE_DEFAULTS["threads"]
+    command = [os.path.relpath(PYTHON), "-m", "benchmarks.campaign", *sys.argv[1:]]
+    print(f"$ {shlex.join(command)}")
+    print(
+        f"load: {load.generator()}, keep-alive, {args.seconds:g} s per burst, distinct offers; "
+        f"{os.cpu_count()} cores shared by all; Kaleyra answers after {args.upstream_ms:g} ms, "
+        f"429 above {args.rate:g}/s; serve defaults {SERVE_DEFAULTS}"
+    )
+    began = time.monotonic()
+    profiler = Profiler(args.profile)
+    reports: list[SetupReport] = []
+    ceiling: dict[int, float] = {}
+    naive_sync: load.Load | None = None
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        up = stack.enter_context(upstream(tmp, args.upstream_ms, args.rate))
+        expires = int(time.time() * 1000) + 14 * 86_400_000
+        if "ceiling" in setups:
+            report = SetupReport("ceiling")
+            with gunicorn("benchmarks.ceiling_app:app", tmp, workers_n, threads_n) as base:
+                burst(base, "/v1/messages", offer_body(expires), ASYNC_HEADERS, 256, args, "w")
+                for concurrency in (256, 1000):
+                    result = burst(
+                        base,
+                        "/v1/messages",
+                        offer_body(expires),
+                        ASYNC_HEADERS,
+                        concurrency,
+                        args,
+                        "ceiling",
+                    )
+                    ceiling[concurrency] = result.rate
+                    report.rows.append(Row("ceiling", "parse JSON, 202", concurrency, result))
+            reports.append(report)
+            print_table(reports[-1:], naive_sync)
+        if "naive" in setups:
+            report = SetupReport("naive")
+            env = dict(os.environ) | {
+                "NAIVE_UPSTREAM_URL": f"{up.send_url}/whatsapp/{fast_kaleyra.SENDER}/messages",
+                "NAIVE_API_KEY": fast_kaleyra.API_KEY,
+            }
+            with gunicorn("benchmarks.naive_app:app", tmp, 2, 32, env) as base:
+                burst(base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "w")
+                naive_sync = burst(
+                    base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "naive"
+                )
+                report.rows.append(Row("naive", "requests.post relay, sync", 64, naive_sync))
+            reports.append(report)
+            print_table(reports[-1:], naive_sync, head=False)
+        if "embedded" in setups:
+            folder = tmp / "embedded"
+            folder.mkdir()
+            env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", args.rate)
+            with serve(env, folder) as (base, pid):
+                pids = [pid, *descendants(pid)]
+                reports.append(connector_setup("embedded", base, up, args, ceiling, profiler, pids))
+            print_table(reports[-1:], naive_sync, head=False)
+            env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", args.rate / 2)
+            with serve(env, folder) as (base, _pid):
+                reports[-1].rate_check = rate_setup(base, up, args.rate / 2, args)
+        if "scaled" in setups:
+            folder = tmp / "scaled"
+            folder.mkdir()
+            with postgres_database() as db_url, redis_db(args.redis_db) as redis_url:
+                env = connector_env(up, db_url, args.rate, CONNECTOR_REDIS_URL=redis_url)
+                with (
+                    serve(env, folder, "--no-embedded-worker") as (base, pid),
+                    workers(env, folder, 2) as worker_pids,
+                ):
+                    pids = [pid, *descendants(pid), *worker_pids]
+                    reports.append(
+                        connector_setup("scaled", base, up, args, ceiling, profiler, pids)
+                    )
+                print_table(reports[-1:], naive_sync, head=False)
+                env = connector_env(up, db_url, args.rate / 2, CONNECTOR_REDIS_URL=redis_url)
+                with (
+                    serve(env, folder, "--no-embedded-worker") as (base, _pid),
+                    workers(env, folder, 2),
+                ):
+                    reports[-1].rate_check = rate_setup(base, up, args.rate / 2, args)
+    print_table(reports, naive_sync)
+    profiler.summarise()
+    print(f"wall time {time.monotonic() - began:.0f} s")
+
+
+def print_table(
+    reports: list[SetupReport],
+    naive_sync: load.Load | None,
+    head: bool = True,
+) -> None:
+    """The table (``head=False``: a setup's rows as soon as they are measured)."""
+    title = (
+        f"{'setup':<9}{'route':<27}{'conc':>5}{'acks/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>7}{'timeouts':>9}{'ratio':>20}"
+    )
+    print("\n" + title if head else "")
+    for report in reports:
+        for row in report.rows:
+            r = row.result
+            ratio = ""
+            if row.ceiling:
+                ratio = f"{r.rate / row.ceiling:.2f}x ceiling"
+            elif "sync" in row.route and naive_sync and naive_sync.rate and report.name != "naive":
+                ratio = f"{r.rate / naive_sync.rate:.2f}x naive"
+                ratio += f", p99 {r.p99_ms / naive_sync.p99_ms:.2f}x"
+            print(
+                f"{row.setup:<9}{row.route:<27}{row.concurrency:>5}{r.rate:>9.0f}"
+                f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}{ratio:>20}"
+            )
+    for report in reports:
+        if report.drain_note:
+            print(f"\n{report.name}: drain {report.drain_rate:.0f} msg/s ({report.drain_note})")
+            print(f"{report.name}: {report.rate_check}")
+            print(f"{report.name}: sent once: {report.sent_once}")
+
+
+if __name__ == "__main__":
+    main()
