@@ -16,6 +16,7 @@ import phonenumbers
 from marshmallow import ValidationError, fields
 
 from .errors import Coded
+from .jsonio import JsonRefused, parse_json
 from .languages import is_language, suggest_language
 
 COMMON_ERRORS = {
@@ -209,11 +210,9 @@ def split_list(value: Any) -> Any:
         if not stripped:
             return []
         if stripped.startswith("["):
-            import json
-
-            try:
-                decoded = json.loads(stripped)
-            except ValueError:
+            try:  # not a JSON array this reader takes (``[Sale] 20% off``): one literal value
+                decoded = parse_json(stripped)
+            except JsonRefused:
                 return [value]
             return decoded if isinstance(decoded, list) else [value]
         return [part.strip() for part in stripped.split(",")]

@@ -7,7 +7,6 @@ for all: authenticate on the raw body → parse with schemas → relay → answe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from marshmallow import EXCLUDE, Schema
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..jsonio import JsonRefused, dump_json, parse_json
 from ..kaleyra import WA_SOURCES
 from ..mapping import fill_query
 from ..offer import Offer, OfferSchema, load_offer
@@ -183,24 +183,22 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         runtime = current_app.extensions.get("lto")
         if runtime is not None and runtime.connections.sandbox:
             body = {**body, "sandbox": True}
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        headers=headers or {},
-        mimetype="application/json",
-    )
+    return Response(dump_json(body), status=status, headers=headers, mimetype="application/json")
 
 
 def read_json(request: Request) -> Any:
+    """The body as JSON, through the connector's one reader (``jsonio.parse_json``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise MalformedBody("The request body is empty; send a JSON object.")
+    return parse_body(raw)
+
+
+def parse_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"The request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedBody("The request body is nested too deeply.") from None
+        return parse_json(raw)
+    except JsonRefused as exc:
+        raise MalformedBody(f"The request body is not JSON this connector reads: {exc}") from None
 
 
 def read_json_or_form(request: Request) -> dict[str, Any]:

@@ -11,14 +11,20 @@ delivery id, a repeat is recognised by the lead and the offer's content within t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Request, Response
 
 from ..errors import ConnectorError, MalformedBody
 from ..relay import Settled, Submission
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json_or_form
+from .base import (
+    ACCEPTED_OR_ON_ITS_WAY,
+    Platform,
+    Tenant,
+    json_response,
+    read_json,
+    read_json_or_form,
+)
 from .loose import blank
 
 PHONE_FIELDS = ("Mobile", "Phone", "mx_WhatsApp_Number", "mx_Whatsapp_Number")
@@ -51,10 +57,7 @@ class LeadSquaredPlatform(Platform):
         """JSON or form; a text/plain body is JSON text. ``Before``/``After`` (field-update
         events) give the lead as it is after the change."""
         if request.mimetype == "text/plain":
-            try:
-                data: Any = json.loads(request.get_data(cache=True))
-            except ValueError:
-                raise MalformedBody("The body is not JSON (nor a form).") from None
+            data: Any = read_json(request)
         else:
             data = read_json_or_form(request)
         if isinstance(data, dict) and isinstance(data.get("After"), dict):

@@ -26,6 +26,7 @@ from flask import Request, Response
 from marshmallow import ValidationError, fields, pre_load
 
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..jsonio import encode_text
 from ..logs import log
 from ..relay import Submission
 from .base import Platform, PlatformSchema, Tenant
@@ -117,7 +118,7 @@ def soap_fault(fault_code: str, message: str, status: int) -> Response:
         f"<soapenv:Fault><faultcode>soapenv:{fault_code}</faultcode>"
         f"<faultstring>{text}</faultstring></soapenv:Fault>"
     )
-    return Response(body, status=status, mimetype="text/xml")
+    return Response(encode_text(body), status=status, mimetype="text/xml")
 
 
 class SalesforcePlatform(Platform):

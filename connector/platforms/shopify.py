@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -28,6 +27,7 @@ from flask import Request, Response
 from marshmallow import ValidationError, fields
 
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..jsonio import JsonRefused, parse_json
 from ..logs import log
 from ..relay import Settled, Submission
 from .api import ApiPlatform
@@ -131,11 +131,14 @@ class ShopifyFlow(ShopifySigned):
     summary = "Shopify Flow action 'Send WhatsApp limited-time offer' (HMAC)."
 
     def shop_domain(self, request: Request) -> str | None:
+        """The body's ``shopify_domain``, read before the signature is checked: a body that is
+        not JSON this connector reads, or a domain that is not text, names no shop."""
         try:
-            data = json.loads(request.get_data(cache=True) or b"{}")
-        except ValueError:
+            data = parse_json(request.get_data(cache=True) or b"{}")
+        except JsonRefused:
             return None
-        return data.get("shopify_domain") if isinstance(data, dict) else None
+        domain = data.get("shopify_domain") if isinstance(data, dict) else None
+        return domain if isinstance(domain, str) else None
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         try:

@@ -1,0 +1,308 @@
+"""Hostile input, through the running connector: never a 500, never an offer accepted that the
+connector cannot encode, and every refusal in the caller's own format, naming the field.
+
+Each test here reproduces something a fuzzing campaign found (issue 10); each failed before its
+fix. A lone UTF-16 surrogate is what JavaScript platforms send when they cut a string in the
+middle of an emoji: JSON's ``\\ud800`` decodes to a Python string that cannot become UTF-8.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import HUBSPOT_SECRET, LiveConnector
+from tests.kaleyra_fake import FakeKaleyra
+from tests.platform_cases import (
+    ACME_KEY,
+    CLEVERTAP_PASSWORD,
+    CLEVERTAP_USER,
+    FIXTURES,
+    OTHER_KEY,
+    SHOP,
+    Call,
+    api_offer,
+    basic,
+    json_call,
+    shopify_sign,
+)
+
+CUT = "Pri\ud83d"  # "Pri😀" cut in the middle of the emoji: a lone high surrogate
+NUL = "Pri\x00ya"
+
+
+def load(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def raw(body: Any) -> bytes:
+    """JSON as the platforms send it: a lone surrogate becomes the escape ``\\ud83d``."""
+    return json.dumps(body).encode()
+
+
+def api(connector: LiveConnector, body: Any, path: str = "/v1/messages", **headers: str) -> Any:
+    return requests.post(
+        connector.base_url + path,
+        data=raw(body),
+        headers={"Content-Type": "application/json", "X-Api-Key": ACME_KEY, **headers},
+        timeout=30,
+    )
+
+
+def nothing_kept(connector: LiveConnector, kaleyra: FakeKaleyra) -> None:
+    assert connector.runtime.store.count() == 0
+    assert kaleyra.sent == []
+
+
+def field_codes(response: requests.Response) -> dict[str, list[str]]:
+    return {k: [i["code"] for i in v] for k, v in response.json()["errors"].items()}
+
+
+# --- text that cannot be encoded, or that WhatsApp refuses, is refused at the door -----------
+# --- ... in each platform's own answer format ------------------------------------------------
+def clevertap(body: Any) -> Call:
+    return json_call(
+        "/hooks/clevertap", raw(body), Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD)
+    )
+
+
+def clevertap_with(change: Any) -> Call:
+    body = load("clevertap/send-lto.json")
+    change(body)
+    return clevertap(body)
+
+
+def webengage_with(change: Any) -> Call:
+    body = load("webengage/send-lto.json")
+    change(body)
+    return json_call("/hooks/webengage", raw(body), Authorization=f"Bearer {ACME_KEY}")
+
+
+def hubspot_with(change: Any) -> Call:
+    body = load("hubspot/action-execution.json")
+    change(body)
+    return json_call(
+        "/hooks/hubspot/action", raw(body), **{"X-HubSpot-Signature-v3": HUBSPOT_SECRET}
+    )
+
+
+def flow_with(change: Any) -> Call:
+    body = load("shopify/flow-action.json")
+    change(body)
+    data = raw(body)
+    return json_call("/hooks/shopify/flow", data, **{"X-Shopify-Hmac-Sha256": shopify_sign(data)})
+
+
+def shopify_with(change: Any) -> Call:
+    body = load("shopify/orders-create.json")
+    change(body)
+    data = raw(body)
+    call = json_call(
+        "/hooks/shopify",
+        data,
+        **{"X-Shopify-Hmac-Sha256": shopify_sign(data), "X-Shopify-Shop-Domain": SHOP,
+           "X-Shopify-Webhook-Id": "w-hostile"},
+    )  # fmt: skip
+    call.query = {"body_1": "{{customer.first_name}}"}
+    return call
+
+
+def leadsquared_with(change: Any) -> Call:
+    body = load("leadsquared/lead-webhook.json")
+    change(body)
+    call = json_call("/hooks/leadsquared", raw(body), **{"X-Api-Key": ACME_KEY})
+    call.query = {"body_1": "{{FirstName}}"}
+    return call
+
+
+def braze_with(change: Any) -> Call:
+    body = load("mapped/braze-request.json")
+    change(body)
+    return json_call("/hooks/braze", raw(body), Authorization=f"Bearer {ACME_KEY}")
+
+
+def clevertap_webhook_with(change: Any) -> Call:
+    body = load("clevertap/webhook-channel.json")
+    change(body)
+    return json_call(
+        "/hooks/clevertap/webhook",
+        raw(body),
+        Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD),
+    )
+
+
+def set_at(*path: Any, value: Any = CUT) -> Any:
+    def change(body: Any) -> None:
+        for key in path[:-1]:
+            body = body[key]
+        body[path[-1]] = value
+
+    return change
+
+
+def clevertap_refused(code: int, *names: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "failure" and body["error"]["code"] == code, body
+        for name in names:
+            assert name in body["error"]["message"], body
+
+    return check
+
+
+def webengage_rejected(code: int, *names: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "whatsapp_rejected" and body["statusCode"] == code, body
+        for name in names:
+            assert name in body["message"], body
+
+    return check
+
+
+def hubspot_failed(code: str, name: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        output = response.json()["outputFields"]
+        assert output["hs_execution_state"] == "FAIL_CONTINUE", output
+        assert output["errorCode"] == code and output["errorMessage"].startswith(name), output
+
+    return check
+
+
+def connector_error(status: int, field: str, code: str = "invalid_text") -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == status, response.text
+        assert code in field_codes(response)[field], response.text
+
+    return check
+
+
+def shopify_not_sent(field: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "not_sent" and field in body["errors"], body
+        assert body["errors"][field][0]["code"] == "invalid_text"
+
+    return check
+
+
+def leadsquared_error(field: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["Status"] == "Error" and body["code"] == "invalid_text", body
+        assert field in body["errors"], body
+
+    return check
+
+
+def profile_not_sent(field: str) -> Any:
+    def check(response: requests.Response) -> None:
+        assert response.status_code == 200, response.text
+        first = response.json()["messages"][0]
+        assert first["status"] == "not_sent" and first["code"] == "invalid_text", first
+        assert field in first["errors"], first
+
+    return check
+
+
+# --- the error answer itself must never fail -------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [("/v1/messages", ACME_KEY), ("/hooks/zapier", ACME_KEY), ("/hooks/braze", OTHER_KEY)],
+)
+def test_lone_surrogate_in_a_json_key_gets_an_answer_naming_it(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, path: str, key: str
+) -> None:
+    response = api(tenants, {**api_offer(), "coupon\ud800": "X"}, path, **{"X-Api-Key": key})
+    assert response.status_code == 422, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    response.content.decode("utf-8")  # strict UTF-8: the surrogate was replaced, not emitted
+    assert field_codes(response) == {"coupon\ufffd": ["unknown_field"]}
+    nothing_kept(tenants, kaleyra)
+
+
+# --- malformed platform bodies: the platform's own refusal, never a 500 ----------------------
+@pytest.mark.parametrize("domain", [5, 1.5, True, {"shop": SHOP}, [SHOP]])
+def test_shopify_flow_with_a_shop_domain_that_is_not_text_is_refused(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, domain: Any
+) -> None:
+    response = flow_with(set_at("shopify_domain", value=domain)).send(tenants.base_url)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "unauthorized"
+    nothing_kept(tenants, kaleyra)
+
+
+@pytest.mark.parametrize("depth", [70, 980, 5000])
+def test_shopify_flow_nested_deeply_is_refused_before_authentication(
+    tenants: LiveConnector, depth: int
+) -> None:
+    data = b'{"shopify_domain":' * depth + b"1" + b"}" * depth
+    call = json_call("/hooks/shopify/flow", data, **{"X-Shopify-Hmac-Sha256": shopify_sign(data)})
+    response = call.send(tenants.base_url)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("portal", [b"Infinity", b"-Infinity", b"NaN", b"1e400"])
+def test_nan_infinity_or_an_overflowing_number_is_malformed_json(
+    tenants: LiveConnector, portal: bytes
+) -> None:
+    data = (FIXTURES / "hubspot/action-execution.json").read_bytes()
+    data = data.replace(b"102670506,", portal + b",")
+    call = json_call("/hooks/hubspot/action", data, **{"X-HubSpot-Signature-v3": HUBSPOT_SECRET})
+    response = call.send(tenants.base_url)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+@pytest.mark.parametrize("depth", [70, 980, 5000])
+def test_leadsquared_nested_deeply_is_still_answered_200(
+    tenants: LiveConnector, content_type: str, depth: int
+) -> None:
+    data = b'{"Lead":' * depth + b"1" + b"}" * depth
+    call = Call("/hooks/leadsquared", data, {"Content-Type": content_type, "X-Api-Key": ACME_KEY})
+    response = call.send(tenants.base_url)
+    assert response.status_code == 200, response.text
+    assert response.json()["Status"] == "Error" and response.json()["code"] == "malformed_body"
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/hooks/zapier", "/hooks/braze"])
+@pytest.mark.parametrize("depth", [70, 965, 970, 975])
+def test_json_nested_beyond_any_platforms_shape_is_a_400(
+    tenants: LiveConnector, path: str, depth: int
+) -> None:
+    data = json.dumps(api_offer())[:-1] + ', "x": ' + '{"a":' * depth + "1" + "}" * depth + "}"
+    response = requests.post(
+        tenants.base_url + path,
+        data=data,
+        headers={"Content-Type": "application/json", "X-Api-Key": ACME_KEY},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "malformed_body"
+    assert "nested" in response.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/hooks/zapier"])
+@pytest.mark.parametrize("depth", [2000, 100_000])
+def test_body_params_as_a_deeply_nested_array_string_is_one_literal_value(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, path: str, depth: int
+) -> None:
+    """A string that is not a readable JSON array is one body variable (``[Sale] 20% off``),
+    however deep its brackets go: here one too long for WhatsApp."""
+    response = api(tenants, {**api_offer(), "body_params": "[" * depth}, path)
+    assert response.status_code == 422, response.text
+    assert field_codes(response) == {"body_params.1": ["too_long"]}
+    nothing_kept(tenants, kaleyra)
+
+
+# --- HTTP itself -----------------------------------------------------------------------------
