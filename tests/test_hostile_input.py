@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -62,6 +63,63 @@ def field_codes(response: requests.Response) -> dict[str, list[str]]:
 
 
 # --- text that cannot be encoded, or that WhatsApp refuses, is refused at the door -----------
+TEXT_FIELDS = [
+    ("body_params", ["Asha", CUT], "body_params.2"),
+    ("coupon_code", CUT, "coupon_code"),
+    ("url_param", CUT, "url_param"),
+    ("ref", CUT, "ref"),
+    ("ref1", CUT, "ref1"),
+    ("ref2", CUT, "ref2"),
+    ("idempotency_key", CUT, "idempotency_key"),
+    ("to", "+91 98765 4321\ud800", "to"),
+    ("language", "en\udc00", "language"),
+    ("template_name", "lto\ud800", "template_name"),
+    ("header_image_url", "https://cdn.example.com/\ud800.png", "header_image_url"),
+]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize(("name", "value", "field"), TEXT_FIELDS, ids=[t[0] for t in TEXT_FIELDS])
+def test_lone_surrogate_in_any_offer_field_is_refused_at_the_door(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, name: str, value: Any, field: str, mode: str
+) -> None:
+    headers = {"Prefer": "respond-async"} if mode == "async" else {}
+    response = api(tenants, {**api_offer(), name: value}, **headers)
+    assert response.status_code == 422, response.text
+    assert field_codes(response)[field] == ["invalid_text"]
+    assert "surrogate" in response.json()["message"]
+    nothing_kept(tenants, kaleyra)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field"),
+    [("body_params", ["Asha", NUL], "body_params.2"), ("coupon_code", "SAVE\x0010", "coupon_code"),
+     ("ref", NUL, "ref"), ("idempotency_key", NUL, "idempotency_key"),
+     ("url_param", NUL, "url_param")],
+)  # fmt: skip
+def test_nul_character_is_refused_naming_the_field(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, name: str, value: Any, field: str
+) -> None:
+    response = api(tenants, {**api_offer(), name: value})
+    assert response.status_code == 422, response.text
+    assert field_codes(response)[field] == ["invalid_text"]
+    assert "NUL" in response.json()["message"]
+    nothing_kept(tenants, kaleyra)
+
+
+def test_nul_in_a_form_field_is_refused(tenants: LiveConnector, kaleyra: FakeKaleyra) -> None:
+    form = urlencode({**api_offer(), "body_params": "Asha,30%", "coupon_code": "SAVE\x0010"})
+    response = requests.post(
+        tenants.base_url + "/hooks/zapier",
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Api-Key": ACME_KEY},
+        timeout=30,
+    )
+    assert response.status_code == 422, response.text
+    assert field_codes(response)["coupon_code"] == ["invalid_text"]
+    nothing_kept(tenants, kaleyra)
+
+
 # --- ... in each platform's own answer format ------------------------------------------------
 def clevertap(body: Any) -> Call:
     return json_call(
@@ -211,6 +269,77 @@ def profile_not_sent(field: str) -> Any:
         assert field in first["errors"], first
 
     return check
+
+
+PLATFORM_CASES = {
+    "clevertap-body": (
+        clevertap_with(set_at("components", 1, "body", "parameters", 0, "text")),
+        clevertap_refused(2001, "components.body.parameters.1"),
+    ),
+    "clevertap-msgId": (
+        clevertap_with(set_at("msgId")),
+        clevertap_refused(2001, "msgId"),
+    ),
+    "webengage-variables": (
+        webengage_with(set_at("whatsAppData", "templateData", "templateVariables", 1)),
+        webengage_rejected(2021, "templateData.templateVariables.2"),
+    ),
+    "webengage-messageId": (
+        webengage_with(set_at("metadata", "messageId")),
+        webengage_rejected(2022, "metadata.messageId"),
+    ),
+    "hubspot-input": (
+        hubspot_with(set_at("inputFields", "coupon_code")),
+        hubspot_failed("INVALID_OFFER", "coupon_code"),
+    ),
+    "hubspot-callbackId": (
+        hubspot_with(set_at("callbackId")),
+        hubspot_failed("INVALID_OFFER", "callbackId"),
+    ),
+    "flow-property": (
+        flow_with(set_at("properties", "coupon_code")),
+        connector_error(422, "coupon_code"),
+    ),
+    "flow-action_run_id": (
+        flow_with(set_at("action_run_id")),
+        connector_error(422, "action_run_id"),
+    ),
+    "shopify-record": (
+        shopify_with(set_at("customer", "first_name")),
+        shopify_not_sent("body_params.1"),
+    ),
+    "leadsquared-lead": (
+        leadsquared_with(set_at("FirstName")),
+        leadsquared_error("body_params.1"),
+    ),
+    "braze-mapped": (
+        braze_with(set_at("offer", "coupon")),
+        connector_error(422, "coupon_code"),
+    ),
+    "braze-dedupe-key": (
+        braze_with(set_at("user", "external_id")),
+        connector_error(422, "dedupe_key"),
+    ),
+    "clevertap_webhook-profile": (
+        clevertap_webhook_with(set_at("profiles", 0, "key_values", "body_1")),
+        profile_not_sent("body_params.1"),
+    ),
+    "clevertap_webhook-objectId": (
+        clevertap_webhook_with(set_at("profiles", 0, "objectId")),
+        profile_not_sent("objectId"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PLATFORM_CASES))
+def test_lone_surrogate_is_refused_in_the_platforms_own_format(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, name: str
+) -> None:
+    call, check = PLATFORM_CASES[name]
+    check(call.send(tenants.base_url))
+    if not name.startswith("clevertap_webhook"):  # its other profile is fine and was taken
+        nothing_kept(tenants, kaleyra)
+    assert kaleyra.sent == []
 
 
 # --- the error answer itself must never fail -------------------------------------------------

@@ -16,7 +16,8 @@ from marshmallow import EXCLUDE, Schema
 
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
-from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..fields import text_problem
 from ..jsonio import JsonRefused, dump_json, parse_json
 from ..kaleyra import WA_SOURCES
 from ..mapping import fill_query
@@ -34,6 +35,8 @@ class PlatformSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+    error_messages = {"type": Coded("invalid_type", "Must be a JSON object.")}
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,22 @@ class Platform:
             raise (mapping.explain(error) if mapping is not None else error) from None
 
     def submission(
-        self, offer: Offer, tenant: Tenant, delivery_id: str | None = None
+        self,
+        offer: Offer,
+        tenant: Tenant,
+        delivery_id: str | None = None,
+        *,
+        delivery_field: str = "delivery_id",
     ) -> Submission:
+        """The offer to relay; ``delivery_id`` (the platform's id for this delivery, stored as
+        the dedupe key) must be text the store can keep, else ``delivery_field`` is named."""
+        problem = text_problem(delivery_id) if delivery_id is not None else None
+        if problem is not None:
+            raise InvalidInput(
+                f"{delivery_field}: {problem}",
+                code=problem.code,
+                errors={delivery_field: [{"code": problem.code, "message": str(problem)}]},
+            )
         account = tenant.connection.account.name
         return Submission(offer, self.name, self.wa_source, delivery_id, account=account)
 

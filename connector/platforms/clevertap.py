@@ -18,6 +18,7 @@ from typing import Any
 from flask import Request, Response
 from marshmallow import ValidationError, fields, post_load, pre_load
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..relay import Settled, Submission
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
@@ -56,14 +57,14 @@ def source_name(field: str) -> str:
 
 
 class _Template(PlatformSchema):
-    namespace = fields.String(required=True)
-    languageCode = fields.String(load_default=None)
+    namespace = f.String(required=True)
+    languageCode = f.String(load_default=None)
 
 
 class CleverTapMessage(PlatformSchema):
     """One CleverTap send → the canonical offer's fields (plus ``msgId``)."""
 
-    msgId = fields.String(load_default=None)
+    msgId = f.Identifier(load_default=None)
     to = fields.Raw(required=True)
     template = fields.Nested(_Template, required=True)
     components = fields.List(fields.Dict(), load_default=list)
@@ -170,7 +171,8 @@ class CleverTapPlatform(Platform):
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         msg_id = message.pop("msgId", None)
-        return self.submission(self.offer(message, tenant, loose=True), tenant, delivery_id=msg_id)
+        offer = self.offer(message, tenant, loose=True)
+        return self.submission(offer, tenant, delivery_id=msg_id, delivery_field="msgId")
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event

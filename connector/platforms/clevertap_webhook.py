@@ -19,6 +19,7 @@ from flask import Request, Response
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody
 from ..mapping import fill_query
 from ..relay import Submission
@@ -28,10 +29,12 @@ from .loose import blank
 
 
 class WebhookEnvelope(PlatformSchema):
-    targetId = fields.Raw(load_default=None)
-    key_values = fields.Dict(load_default=dict)
+    """What CleverTap's Webhooks channel posts: the campaign's pairs and its profiles."""
+
+    targetId = f.Identifier(load_default=None)
+    key_values = f.Object(load_default=dict)
     profiles = fields.Raw(required=True)
-    is_test = fields.Boolean(load_default=False)
+    is_test = f.Boolean(load_default=False)
 
 
 def lower_keys(record: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +82,12 @@ class CleverTapWebhook(CleverTapPlatform):
             offer = self.offer(inputs, tenant, loose=True)
             target, who = envelope["targetId"], profile.get("objectId") or profile.get("identity")
             delivery = f"{target}:{who}" if target is not None and who else None
-            submission: Submission = self.submission(offer, tenant, delivery_id=delivery)
+            submission: Submission = self.submission(
+                offer,
+                tenant,
+                delivery_id=delivery,
+                delivery_field="objectId" if profile.get("objectId") else "identity",
+            )
             settled = self.runtime.relay.submit(replace(submission, respond_async=True))
             return accepted_body(settled)
         except InvalidInput as error:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from flask import Request, Response
 from marshmallow import ValidationError, fields
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
 from ..offer import OfferSchema
 from ..outcomes import failure_error
@@ -69,25 +70,25 @@ FAIL_CODES = ("INVALID_PHONE", "INVALID_OFFER", "KALEYRA_ACCOUNT_ERROR", *ERROR_
 
 
 class _Origin(PlatformSchema):
-    portalId = fields.Integer()
-    actionDefinitionId = fields.Integer()
-    actionDefinitionVersion = fields.Integer()
+    portalId = f.Integer()
+    actionDefinitionId = f.Integer()
+    actionDefinitionVersion = f.Integer()
 
 
 class _CrmObject(PlatformSchema):
     objectId = fields.Raw()
-    objectType = fields.String()
-    properties = fields.Dict(load_default=dict)
+    objectType = f.String()
+    properties = f.Object(load_default=dict)
 
 
 class HubSpotActionRequest(PlatformSchema):
     """The body HubSpot posts to a custom workflow action's ``actionUrl``."""
 
-    callbackId = fields.String(required=True)
+    callbackId = f.Identifier(required=True)
     origin = fields.Nested(_Origin, load_default=dict)
-    context = fields.Dict(load_default=dict)
+    context = f.Object(load_default=dict)
     object = fields.Nested(_CrmObject, load_default=dict)
-    inputFields = fields.Dict(load_default=dict)
+    inputFields = f.Object(load_default=dict)
 
 
 def signed_uri(request: Request, public_url: str | None) -> str:
@@ -176,7 +177,9 @@ class HubSpotAction(HubSpotSigned):
             if phone is not None:
                 inputs["to"] = phone
         offer = self.offer(inputs, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=envelope["callbackId"])
+        return self.submission(
+            offer, tenant, delivery_id=envelope["callbackId"], delivery_field="callbackId"
+        )
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event

@@ -84,9 +84,12 @@ class MappedPlatform(Platform):
         inputs, dedupe = mapping.apply(record)
         try:
             offer = self.offer(inputs, tenant, loose=True)
+            submission = self.submission(
+                offer, tenant, delivery_id=dedupe, delivery_field="dedupe_key"
+            )
         except InvalidInput as error:
             raise mapping.explain(error) from None
-        return replace(self.submission(offer, tenant, delivery_id=dedupe), respond_async=True)
+        return replace(submission, respond_async=True)
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:  # handle reads many
         raise NotImplementedError

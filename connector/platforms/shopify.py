@@ -26,6 +26,7 @@ from typing import Any
 from flask import Request, Response
 from marshmallow import ValidationError, fields
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..jsonio import JsonRefused, parse_json
 from ..logs import log
@@ -103,7 +104,9 @@ class ShopifyWebhook(ShopifySigned):
             "X-Shopify-Event-Id"
         )
         offer = self.offer_from_record(record, request.args, tenant, phone_of)
-        return self.submission(offer, tenant, delivery_id=delivery)
+        return self.submission(
+            offer, tenant, delivery_id=delivery, delivery_field="X-Shopify-Webhook-Id"
+        )
 
     def respond(self, settled: Settled) -> Response:
         return json_response(accepted_body(settled), 200)
@@ -118,11 +121,15 @@ class ShopifyWebhook(ShopifySigned):
         return super().respond_error(error)
 
 
-class _FlowAction(PlatformSchema):
-    shopify_domain = fields.String(load_default=None)
-    action_run_id = fields.String(required=True)
-    handle = fields.String(load_default=None)
-    properties = fields.Dict(required=True)
+class FlowActionRequest(PlatformSchema):
+    """What Shopify Flow posts to an action's ``runtime_url``."""
+
+    shop_id = fields.Raw(load_default=None)
+    shopify_domain = f.String(load_default=None)
+    action_run_id = f.Identifier(required=True)
+    action_definition_id = f.String(load_default=None)
+    handle = f.String(load_default=None)
+    properties = f.Object(required=True)
 
 
 class ShopifyFlow(ShopifySigned):
@@ -142,7 +149,7 @@ class ShopifyFlow(ShopifySigned):
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         try:
-            action = _FlowAction().load(read_json(request))
+            action = FlowActionRequest().load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         # Flow also sends its reference fields (customer_id, ...): only offer fields are read
@@ -153,7 +160,9 @@ class ShopifyFlow(ShopifySigned):
             if normalise_key(k) in offer_fields or BODY_N.match(normalise_key(k))
         }
         offer = self.offer(inputs, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=action["action_run_id"])
+        return self.submission(
+            offer, tenant, delivery_id=action["action_run_id"], delivery_field="action_run_id"
+        )
 
     def respond(self, settled: Settled) -> Response:
         if settled.event.status not in ACCEPTED_OR_ON_ITS_WAY:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Request, Response
 from marshmallow import ValidationError, fields, post_load
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, Unauthorized
 from ..relay import Settled, Submission
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
@@ -50,32 +51,32 @@ def source_name(field: str) -> str:
 
 
 class _TemplateData(PlatformSchema):
-    templateName = fields.String(required=True)
-    templateVariables = fields.List(fields.Raw(), load_default=list)
-    language = fields.String(load_default=None)
-    type = fields.String(load_default="TEXT")
-    mediaUrl = fields.String(load_default=None)
-    buttonUrlParam = fields.String(load_default=None)
-    copyCodeText = fields.String(load_default=None)
+    templateName = f.String(required=True)
+    templateVariables = f.List(fields.Raw(), load_default=list)
+    language = f.String(load_default=None)
+    type = f.String(load_default="TEXT")
+    mediaUrl = f.String(load_default=None)
+    buttonUrlParam = f.String(load_default=None)
+    copyCodeText = f.String(load_default=None)
 
 
 class _WhatsAppData(PlatformSchema):
-    toNumber = fields.String(required=True)
-    fromNumber = fields.String(load_default=None)
+    toNumber = f.String(required=True)
+    fromNumber = f.String(load_default=None)
     templateData = fields.Nested(_TemplateData, required=True)
-    customData = fields.Dict(load_default=dict)
+    customData = f.Object(load_default=dict)
 
 
 class _Metadata(PlatformSchema):
-    messageId = fields.String(load_default=None)
-    campaignType = fields.String(load_default=None)
+    messageId = f.Identifier(load_default=None)
+    campaignType = f.String(load_default=None)
     timestamp = fields.Raw(load_default=None)
 
 
 class WebEngageMessage(PlatformSchema):
     """One WSP request → the canonical offer's fields (plus ``messageId``)."""
 
-    version = fields.String(required=True)
+    version = f.String(required=True)
     whatsAppData = fields.Nested(_WhatsAppData, required=True)
     metadata = fields.Nested(_Metadata, load_default=dict)
 
@@ -88,7 +89,7 @@ class WebEngageMessage(PlatformSchema):
             "to": wa["toNumber"],
             "template_name": template["templateName"],
             "language": template["language"],
-            "body_params": [str(v) for v in template["templateVariables"]],
+            "body_params": template["templateVariables"],  # the offer's rules check each
             "url_param": template["buttonUrlParam"],
             "coupon_code": template["copyCodeText"],
             "expires_at": custom.get("offer_expires_at"),
@@ -143,7 +144,9 @@ class WebEngagePlatform(Platform):
             raise InvalidInput.from_messages(exc.messages) from None
         message_id = message.pop("messageId", None)
         offer = self.offer(message, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=message_id)
+        return self.submission(
+            offer, tenant, delivery_id=message_id, delivery_field="metadata.messageId"
+        )
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event
@@ -165,7 +168,9 @@ class WebEngagePlatform(Platform):
         if isinstance(error, InvalidInput):
             if "to" in error.errors:
                 code = INVALID_NUMBER
-            elif error.code == "template_mismatch" or "body_params" in error.errors:
+            elif error.code == "template_mismatch" or any(
+                name.split(".")[0] == "body_params" for name in error.errors
+            ):
                 code = TEMPLATE_MISMATCH
             else:
                 code = INVALID_TEMPLATE_DATA
