@@ -380,6 +380,18 @@ def test_shopify_flow_nested_deeply_is_refused_before_authentication(
     assert response.json()["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize("value", ["soon", 1924991999000, ["x"], "expiration_time_ms"])
+def test_clevertap_limited_time_offer_that_is_not_an_object_is_a_template_failure(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, value: Any
+) -> None:
+    call = clevertap_with(
+        set_at("components", 2, "parameters", 0, "limited_time_offer", value=value)
+    )
+    check = clevertap_refused(2001, "components.2.parameters.0.limited_time_offer")
+    check(call.send(tenants.base_url))
+    nothing_kept(tenants, kaleyra)
+
+
 @pytest.mark.parametrize("portal", [b"Infinity", b"-Infinity", b"NaN", b"1e400"])
 def test_nan_infinity_or_an_overflowing_number_is_malformed_json(
     tenants: LiveConnector, portal: bytes
