@@ -392,6 +392,16 @@ def test_clevertap_limited_time_offer_that_is_not_an_object_is_a_template_failur
     nothing_kept(tenants, kaleyra)
 
 
+@pytest.mark.parametrize("control", ["header_type", "expiry_type"])
+@pytest.mark.parametrize("value", [{"option": "image"}, ["image"], 3])
+def test_hubspot_choice_that_is_not_text_fails_the_action_naming_it(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, control: str, value: Any
+) -> None:
+    response = hubspot_with(set_at("inputFields", control, value=value)).send(tenants.base_url)
+    hubspot_failed("INVALID_OFFER", control)(response)
+    nothing_kept(tenants, kaleyra)
+
+
 @pytest.mark.parametrize("portal", [b"Infinity", b"-Infinity", b"NaN", b"1e400"])
 def test_nan_infinity_or_an_overflowing_number_is_malformed_json(
     tenants: LiveConnector, portal: bytes

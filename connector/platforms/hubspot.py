@@ -219,7 +219,7 @@ def apply_choices(inputs: dict[str, Any]) -> dict[str, Any]:
         chosen = inputs.pop(control)
         if blank(chosen):
             continue
-        if chosen not in options:
+        if not isinstance(chosen, str) or chosen not in options:
             message = f"Must be one of {', '.join(options)}."
             raise InvalidInput(
                 f"{control}: {message}",
