@@ -414,6 +414,19 @@ def test_nan_infinity_or_an_overflowing_number_is_malformed_json(
     assert response.json()["code"] == "malformed_body"
 
 
+@pytest.mark.parametrize("encoding", [b"klingon", b"utf-16", b"x" * 300])
+def test_salesforce_xml_in_an_unknown_encoding_gets_a_soap_fault(
+    tenants: LiveConnector, encoding: bytes
+) -> None:
+    data = (FIXTURES / "salesforce/outbound-message.xml").read_bytes()
+    data = data.replace(b'encoding="UTF-8"', b'encoding="' + encoding + b'"')
+    response = Call("/hooks/salesforce", data, {"Content-Type": "text/xml"}).send(tenants.base_url)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("text/xml")
+    assert "<faultcode>soapenv:Client</faultcode>" in response.text
+    assert tenants.runtime.store.count() == 0
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
 @pytest.mark.parametrize("depth", [70, 980, 5000])
 def test_leadsquared_nested_deeply_is_still_answered_200(

@@ -145,7 +145,8 @@ class SalesforcePlatform(Platform):
         raw = request.get_data(cache=True)
         try:
             root = SafeXML.fromstring(raw, forbid_dtd=True)
-        except (SafeXML.ParseError, DefusedXmlException, ValueError) as exc:
+        except (SafeXML.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+            # LookupError: an XML declaration naming an encoding Python does not know
             raise MalformedBody(f"The body is not a readable SOAP message: {exc}") from None
         try:
             message: dict[str, Any] = OutboundMessage().load(root)
