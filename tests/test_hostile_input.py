@@ -427,6 +427,33 @@ def test_salesforce_xml_in_an_unknown_encoding_gets_a_soap_fault(
     assert tenants.runtime.store.count() == 0
 
 
+def salesforce_batch(count: int) -> bytes:
+    text = (FIXTURES / "salesforce/outbound-message.xml").read_text()
+    start, end = text.index("<Notification>"), text.index("</Notification>") + 15
+    one = text[start:end]
+    batch = "".join(
+        one.replace("04l5g00000Gx7QzAAJ", f"04l5g0000{i:05d}AAJ").replace(
+            "+91 98765 43210", f"+91 98765 {i:05d}"
+        )
+        for i in range(count)
+    )
+    return (text[:start] + batch + text[text.index("</notifications>") :]).encode()
+
+
+def test_salesforce_more_than_100_notifications_are_refused_whole(
+    tenants: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    call = Call("/hooks/salesforce", salesforce_batch(101), {"Content-Type": "text/xml"})
+    response = call.send(tenants.base_url)
+    assert response.status_code == 400, response.text
+    assert "Fault>" in response.text and "Ack" not in response.text
+    assert "100" in response.text and "Notification" in response.text
+    nothing_kept(tenants, kaleyra)
+    exactly = Call("/hooks/salesforce", salesforce_batch(100), {"Content-Type": "text/xml"})
+    assert "<Ack>true</Ack>" in exactly.send(tenants.base_url).text
+    assert tenants.runtime.store.count() == 100
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
 @pytest.mark.parametrize("depth", [70, 980, 5000])
 def test_leadsquared_nested_deeply_is_still_answered_200(

@@ -25,7 +25,8 @@ from defusedxml.common import DefusedXmlException
 from flask import Request, Response
 from marshmallow import ValidationError, fields, pre_load
 
-from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from .. import fields as f
+from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..jsonio import encode_text
 from ..logs import log
 from ..relay import Submission
@@ -50,19 +51,31 @@ def child_text(element: Element, name: str) -> str | None:
     return None
 
 
+def notification_count(notifications: list[Any]) -> None:
+    """A validator raises (marshmallow 4 ignores a validator's False): 1 to 100 notifications."""
+    if not notifications:
+        raise ValidationError(Coded("empty", "Must hold at least one notification."))
+    if len(notifications) > MAX_NOTIFICATIONS:
+        raise ValidationError(
+            Coded(
+                "too_many",
+                f"Must hold at most {MAX_NOTIFICATIONS} notifications (Salesforce's limit per "
+                f"message); got {len(notifications)}.",
+            )
+        )
+
+
 class _Notification(PlatformSchema):
-    Id = fields.String(required=True)
-    sObject = fields.Dict(required=True)
+    Id = f.String(required=True)
+    sObject = f.Object(required=True)
 
 
 class OutboundMessage(PlatformSchema):
     """The parsed envelope: the org, the action and each notification's record fields."""
 
-    OrganizationId = fields.String(required=True)
-    ActionId = fields.String(load_default=None)
-    Notification = fields.List(
-        fields.Nested(_Notification), required=True, validate=lambda n: 0 < len(n) <= 100
-    )
+    OrganizationId = f.String(required=True)
+    ActionId = f.String(load_default=None)
+    Notification = f.List(fields.Nested(_Notification), required=True, validate=notification_count)
 
     @pre_load
     def from_xml(self, root: Any, **kwargs: Any) -> dict[str, Any]:
