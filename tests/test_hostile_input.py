@@ -497,3 +497,33 @@ def test_body_params_as_a_deeply_nested_array_string_is_one_literal_value(
 
 
 # --- HTTP itself -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("GET", "/v1/messages", {"POST"}), ("PUT", "/hooks/leadsquared", {"POST", "HEAD"}),
+     ("POST", "/healthz", {"GET", "HEAD"}), ("DELETE", "/v1/events/evt_1", {"GET", "HEAD"})],
+)  # fmt: skip
+def test_405_names_the_allowed_methods(
+    connector: LiveConnector, method: str, path: str, allowed: set[str]
+) -> None:
+    response = requests.request(method, connector.base_url + path, timeout=30)
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_a_body_too_large_is_refused_in_each_platforms_own_format(tenants: LiveConnector) -> None:
+    big = b'{"a":"' + b"x" * (1024 * 1024) + b'"}'
+    url = tenants.base_url
+
+    def post(path: str, **headers: str) -> requests.Response:
+        return requests.post(url + path, data=big, headers=headers, timeout=30)
+
+    lead = post("/hooks/leadsquared", **{"X-Api-Key": ACME_KEY})
+    assert lead.status_code == 200 and lead.json()["Status"] == "Error"  # never a 4xx
+    assert lead.json()["code"] == "request_entity_too_large"
+    soap = post("/hooks/salesforce", **{"Content-Type": "text/xml"})
+    assert soap.status_code == 400 and "<faultcode>soapenv:Client</faultcode>" in soap.text
+    ct = post("/hooks/clevertap", Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD))
+    assert ct.status_code == 200 and ct.json()["status"] == "failure"
+    api_answer = post("/v1/messages", **{"X-Api-Key": ACME_KEY})
+    assert api_answer.status_code == 413 and api_answer.json()["status"] == 413

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from flask import Request, Response, current_app, g, has_app_context
 from marshmallow import EXCLUDE, Schema
+from werkzeug.exceptions import HTTPException
 
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
@@ -201,6 +202,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         if runtime is not None and runtime.connections.sandbox:
             body = {**body, "sandbox": True}
     return Response(dump_json(body), status=status, headers=headers, mimetype="application/json")
+
+
+def http_error(error: HTTPException) -> ConnectorError:
+    """A werkzeug refusal (413 too large, 400 unreadable form ...) as the connector's error."""
+    status = error.code or 400
+    code = (error.name or "error").lower().replace(" ", "_")
+    return ConnectorError(str(error.description or error.name), code=code, status=status)
 
 
 def read_json(request: Request) -> Any:
