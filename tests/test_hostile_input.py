@@ -527,3 +527,18 @@ def test_a_body_too_large_is_refused_in_each_platforms_own_format(tenants: LiveC
     assert ct.status_code == 200 and ct.json()["status"] == "failure"
     api_answer = post("/v1/messages", **{"X-Api-Key": ACME_KEY})
     assert api_answer.status_code == 413 and api_answer.json()["status"] == 413
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_template_name_is_refused_not_sent_to_kaleyra(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, blank: str
+) -> None:
+    response = requests.post(
+        tenants.base_url + "/v1/messages",
+        json={**api_offer(), "template_name": blank},
+        headers={"X-Api-Key": OTHER_KEY},  # a connection without a default template
+        timeout=30,
+    )
+    assert response.status_code == 422, response.text
+    assert field_codes(response) == {"template_name": ["empty"]}
+    nothing_kept(tenants, kaleyra)
