@@ -29,6 +29,7 @@ from ..store import EventStore
 from ..store.accounts import AccountStore
 from ..templates import check_shape
 from .loose import normalise_key
+from .routedoc import RouteDoc
 
 
 class PlatformSchema(Schema):
@@ -83,6 +84,7 @@ class Platform:
     path: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     summary: ClassVar[str] = ""
+    doc: ClassVar[RouteDoc]  # what the route takes and answers, for the OpenAPI document
     # platforms with a short timeout (CleverTap's is 1 s) store, queue and answer at once
     always_async: ClassVar[bool] = False
 

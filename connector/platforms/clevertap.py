@@ -22,6 +22,7 @@ from .. import fields as f
 from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..relay import Settled, Submission
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
+from .routedoc import Answer, RouteDoc
 
 VERIFY_NAMESPACE = "whatsapp:hsm:technology:generic:verify"
 CREDENTIALS, TEMPLATE, PHONE, OTHER = 2000, 2001, 2002, 2004
@@ -178,6 +179,17 @@ class CleverTapPlatform(Platform):
     path = "/hooks/clevertap"
     summary = "CleverTap 'Generic (Other)' WhatsApp provider (Basic auth; answers in 1 s)."
     always_async = True
+    doc = RouteDoc(
+        body={"application/json": CleverTapMessage},
+        answers={
+            200: Answer("success once stored and queued; failure with its code", "CleverTapAnswer"),
+            429: Answer("An identical call in flight, or the connector not ready: retry",
+                        "CleverTapAnswer", retry_after=True),
+        },
+        security=(("basic",), ("apiKey",)),
+        description="Also answers CleverTap's save-time validation call (namespace "
+        "whatsapp:hsm:technology:generic:verify, wrapped in {\"body\": ...}) without sending.",
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections

@@ -23,17 +23,25 @@ from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody
 from ..mapping import fill_query
 from ..relay import Submission
-from .base import PlatformSchema, Tenant, accepted_body, json_response, read_json
+from .base import Platform, PlatformSchema, Tenant, accepted_body, json_response, read_json
 from .clevertap import CleverTapPlatform
 from .loose import blank
+from .routedoc import Answer, RouteDoc, errors
 
 
-class WebhookEnvelope(PlatformSchema):
+class CleverTapWebhookRequest(PlatformSchema):
     """What CleverTap's Webhooks channel posts: the campaign's pairs and its profiles."""
 
     targetId = f.Identifier(load_default=None)
     key_values = f.Object(load_default=dict)
-    profiles = fields.Raw(required=True)
+    profiles = fields.Raw(
+        required=True,
+        metadata={
+            "description": "The profiles (one object when the campaign personalises).",
+            "openapi": {"oneOf": [{"type": "array", "items": {"type": "object"}},
+                                  {"type": "object"}]},
+        },
+    )  # fmt: skip
     is_test = f.Boolean(load_default=False)
 
 
@@ -46,12 +54,20 @@ class CleverTapWebhook(CleverTapPlatform):
     name = "clevertap_webhook"
     path = "/hooks/clevertap/webhook"
     summary = "CleverTap Webhooks channel: many profiles per call (Basic or API key)."
+    doc = RouteDoc(
+        body={"application/json": CleverTapWebhookRequest},
+        answers={
+            200: Answer("Each profile's outcome", "CleverTapWebhookAnswer"),
+            **errors(400, 401, 409, 413, 422, 503),
+        },
+        security=(("basic",), ("apiKey",)),
+    )
 
     def handle(self, request: Request) -> Response:
         try:
             tenant = self.authenticate(request)
             try:
-                envelope = WebhookEnvelope().load(read_json(request))
+                envelope = CleverTapWebhookRequest().load(read_json(request))
             except ValidationError as exc:
                 raise InvalidInput.from_messages(exc.messages) from None
             profiles = envelope["profiles"]
@@ -62,7 +78,7 @@ class CleverTapWebhook(CleverTapPlatform):
                 return json_response({"status": "success", "test": True, "profiles": len(profiles)})
             results = [self.one(envelope, p, tenant) for p in profiles]
         except ConnectorError as error:
-            return json_response(error.to_body(), error.status, error.headers())
+            return self.respond_error(error)
         sent = sum(1 for r in results if r.get("status") != "not_sent")
         return json_response({"status": "success", "accepted": sent, "messages": results})
 
@@ -95,6 +111,11 @@ class CleverTapWebhook(CleverTapPlatform):
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:  # handle reads many
         raise NotImplementedError
+
+    def respond_error(self, error: ConnectorError) -> Response:
+        """A refused batch is the connector's error body with its status (not the Generic
+        provider's 200 failure): CleverTap retries the batch on 429 and 5xx."""
+        return Platform.respond_error(self, error)
 
 
 def _who(profile: Any) -> Any:

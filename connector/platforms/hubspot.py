@@ -33,6 +33,15 @@ from .base import (
     request_api_key,
 )
 from .loose import blank, normalise_key
+from .routedoc import (
+    ACCEPTED_202,
+    ERROR_ANSWERS,
+    HUBSPOT_SIGNED,
+    KEYED,
+    Answer,
+    RouteDoc,
+    errors,
+)
 
 # The action's select fields that choose which other fields apply (the definition shows only
 # the chosen one's fields): control → {option: the fields it shows}. Fields of another option,
@@ -88,7 +97,14 @@ class HubSpotActionRequest(PlatformSchema):
     origin = fields.Nested(_Origin, load_default=dict)
     context = f.Object(load_default=dict)
     object = fields.Nested(_CrmObject, load_default=dict)
-    inputFields = f.Object(load_default=dict)
+    inputFields = f.Object(
+        load_default=dict,
+        metadata={
+            "description": "The action's input fields: the offer's fields, plus the "
+            "header_type and expiry_type choices.",
+            "openapi": {"allOf": [{"$ref": "#/components/schemas/HubSpotInputFields"}]},
+        },
+    )
 
 
 def signed_uri(request: Request, public_url: str | None) -> str:
@@ -154,6 +170,23 @@ class HubSpotAction(HubSpotSigned):
     name = "hubspot_action"
     path = "/hooks/hubspot/action"
     summary = "HubSpot custom workflow action (signed v3, or v2)."
+    doc = RouteDoc(
+        body={"application/json": HubSpotActionRequest},
+        answers={
+            200: Answer(
+                "SUCCESS, or FAIL_CONTINUE with an errorCode the definition labels",
+                "HubSpotActionResponse",
+            ),
+            **errors(400, 401, 413),
+            429: Answer("An identical call in flight, or Kaleyra's rate limit: HubSpot "
+                        "retries", retry_after=True),
+            502: Answer("Kaleyra answered an undocumented error: HubSpot retries",
+                        retry_after=True),
+            503: Answer("Kaleyra unavailable, or HUBSPOT_CLIENT_SECRET not set: HubSpot "
+                        "retries", retry_after=True),
+        },
+        security=HUBSPOT_SIGNED,
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         """The signature proves HubSpot sent it; the portal picks the connection."""
@@ -255,6 +288,17 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
     wa_source = "hubspot"
     path = "/hooks/hubspot/webhook"
     summary = "HubSpot workflow 'Send a webhook' (signed, or API key)."
+    doc = RouteDoc(
+        body={"application/json": {"type": "object", "description": "The CRM record."}},
+        body_required=False,
+        answers={202: ACCEPTED_202, **ERROR_ANSWERS},
+        security=(*HUBSPOT_SIGNED, *KEYED, ("apiKeyQuery",)),
+        query_offer=True,
+        query={"portalId": "When signed: the HubSpot portal (picks the connection)."},
+        description="The record in the body; offer fields (the Offer's names) as query "
+        "parameters, where {{property}} is filled from the record; to defaults to the "
+        "record's WhatsApp, mobile or phone number.",
+    )
 
     def authenticate(self, request: Request) -> Tenant:
         """Signed (the ``portalId`` query parameter picks the connection when there are many),

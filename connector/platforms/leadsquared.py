@@ -26,7 +26,9 @@ from .base import (
     read_json_or_form,
 )
 from .loose import blank
+from .routedoc import KEYED, Answer, RouteDoc
 
+LEAD = {"type": "object", "description": "The lead: ProspectID, FirstName, Phone, Mobile, mx_*."}
 PHONE_FIELDS = ("Mobile", "Phone", "mx_WhatsApp_Number", "mx_Whatsapp_Number")
 
 
@@ -41,6 +43,18 @@ class LeadSquaredPlatform(Platform):
     methods = ("POST", "HEAD")
     summary = "LeadSquared lead webhooks (JSON, form or text; X-Api-Key header; always 200)."
     always_async = True
+    doc = RouteDoc(
+        body={
+            "application/json": LEAD,
+            "application/x-www-form-urlencoded": LEAD,
+            "text/plain": {"type": "string", "description": "The lead as JSON text."},
+        },
+        answers={200: Answer("Success once stored and queued, else Error with the reason",
+                             "LeadSquaredAnswer")},
+        security=KEYED,
+        query_offer=True,
+        description="Also answers HEAD (LeadSquared's handshake) with 200.",
+    )  # fmt: skip
 
     def handle(self, request: Request) -> Response:
         if request.method == "HEAD":  # LeadSquared's handshake

@@ -32,12 +32,14 @@ from ..logs import log
 from ..relay import Submission
 from .base import Platform, PlatformSchema, Tenant
 from .loose import BODY_N, normalise_key
+from .routedoc import Answer, RouteDoc
 
 logger = logging.getLogger("connector.salesforce")
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 PHONE_FIELDS = ("MobilePhone", "Mobile", "Phone", "WhatsApp_Number__c", "WhatsApp__c")
 MAX_NOTIFICATIONS = 100
+XML = {"type": "string", "format": "xml"}
 
 
 def local(tag: str) -> str:
@@ -140,6 +142,19 @@ class SalesforcePlatform(Platform):
     path = "/hooks/salesforce"
     summary = "Salesforce Outbound Messaging (SOAP; up to 100 notifications, one Ack)."
     always_async = True
+    doc = RouteDoc(
+        body={"text/xml": {"type": "string", "description": "A SOAP envelope whose body is a "
+                           f"notifications element ({OUTBOUND_NS})."}},
+        answers={
+            200: Answer("The Ack, once every notification is stored", XML, "text/xml"),
+            400: Answer("A SOAP fault (Client): unreadable XML, or 0 or over 100 "
+                        "notifications", XML, "text/xml"),
+            401: Answer("A SOAP fault (Client): OrganizationId not connected", XML, "text/xml"),
+            503: Answer("A SOAP fault (Server): the store is not available", XML, "text/xml"),
+        },
+        security=(),
+        description="No signature: OrganizationId must be one a connection lists.",
+    )  # fmt: skip
 
     def handle(self, request: Request) -> Response:
         try:

@@ -41,6 +41,7 @@ from .base import (
     read_json,
 )
 from .loose import BODY_N, blank, normalise_key
+from .routedoc import ACCEPTED_200, ERROR_ANSWERS, SHOPIFY_SIGNED, Answer, RouteDoc, errors
 
 logger = logging.getLogger("connector.shopify")
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -95,6 +96,24 @@ class ShopifyWebhook(ShopifySigned):
     name = "shopify"
     path = "/hooks/shopify"
     summary = "Shopify webhooks: orders/create, checkouts/create, customers/create (HMAC)."
+    doc = RouteDoc(
+        body={"application/json": {"type": "object", "description": "The REST resource."}},
+        answers={
+            200: Answer(
+                "Stored and queued; or not_sent with the reason (a 4xx would make Shopify "
+                "retry a record that will never fit, then drop the webhook)",
+                {"oneOf": [{"$ref": "#/components/schemas/Accepted"},
+                           {"$ref": "#/components/schemas/NotSent"}]},
+            ),
+            **errors(400, 401, 409, 413, 503),
+        },
+        security=SHOPIFY_SIGNED,
+        query_offer=True,
+        headers=("X-Shopify-Shop-Domain", "X-Shopify-Topic", "X-Shopify-Webhook-Id"),
+        description="The phone comes from the customer, the billing or the shipping address; "
+        "the offer's other fields from the connection's defaults, its mapping or the query "
+        "(?template_name=lto_cart&body_1={{customer.first_name}}).",
+    )  # fmt: skip
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         record = read_json(request)
@@ -129,13 +148,24 @@ class FlowActionRequest(PlatformSchema):
     action_run_id = f.Identifier(required=True)
     action_definition_id = f.String(load_default=None)
     handle = f.String(load_default=None)
-    properties = f.Object(required=True)
+    properties = f.Object(
+        required=True,
+        metadata={
+            "description": "The offer's fields as the merchant filled them (others ignored).",
+            "openapi": {"allOf": [{"$ref": "#/components/schemas/LooseOffer"}]},
+        },
+    )
 
 
 class ShopifyFlow(ShopifySigned):
     name = "shopify_flow"
     path = "/hooks/shopify/flow"
     summary = "Shopify Flow action 'Send WhatsApp limited-time offer' (HMAC)."
+    doc = RouteDoc(
+        body={"application/json": FlowActionRequest},
+        answers={200: ACCEPTED_200, **ERROR_ANSWERS},
+        security=SHOPIFY_SIGNED,
+    )
 
     def shop_domain(self, request: Request) -> str | None:
         """The body's ``shopify_domain``, read before the signature is checked: a body that is

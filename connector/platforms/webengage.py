@@ -21,6 +21,7 @@ from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, Unauthorized
 from ..relay import Settled, Submission
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
+from .routedoc import Answer, RouteDoc
 
 SUPPORTED_VERSIONS = ("1.0",)
 INVALID_NUMBER = 2003
@@ -112,6 +113,18 @@ class WebEngagePlatform(Platform):
     path = "/hooks/webengage"
     summary = "WebEngage WhatsApp Service Provider (WSP) integration (Bearer or Basic auth)."
     always_async = True
+    doc = RouteDoc(
+        body={"application/json": WebEngageMessage},
+        answers={
+            200: Answer("whatsapp_accepted once stored and queued, or whatsapp_rejected with "
+                        "its statusCode", "WebEngageAnswer"),
+            400: Answer("Unknown version (statusCode 2010, supportedVersion)", "WebEngageAnswer"),
+            401: Answer("Invalid credentials", "WebEngageAnswer"),
+            429: Answer("Throttled (statusCode 2015): WebEngage retries", "WebEngageAnswer",
+                        retry_after=True),
+        },
+        security=(("bearer",), ("basic",)),
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections

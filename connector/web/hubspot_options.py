@@ -28,7 +28,7 @@ class _Origin(PlatformSchema):
     portalId = f.Integer(load_default=None)
 
 
-class OptionsRequest(PlatformSchema):
+class HubSpotOptionsRequest(PlatformSchema):
     """What HubSpot posts to an ``optionsUrl``."""
 
     portalId = f.Integer(load_default=None)
@@ -46,7 +46,7 @@ def hubspot_options_blueprint() -> Blueprint:
         runtime = current_app.extensions["lto"]
         verify_signature(runtime, request)
         try:
-            body = OptionsRequest().load(read_json(request))
+            body = HubSpotOptionsRequest().load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         portal = body["portalId"] or body["origin"].get("portalId")
