@@ -542,3 +542,53 @@ def test_a_blank_template_name_is_refused_not_sent_to_kaleyra(
     assert response.status_code == 422, response.text
     assert field_codes(response) == {"template_name": ["empty"]}
     nothing_kept(tenants, kaleyra)
+
+
+# --- found by the connector's own fuzzing (issue 10, part 7) ---------------------------------
+@pytest.mark.parametrize(
+    "path", ["/hooks/clevertap", "/hooks/clevertap/webhook", "/hooks/webengage"]
+)
+@pytest.mark.parametrize("credentials", [b"\xe9\xe9", b"\xff", b"\xc3\xa9==", b"=", b"a" * 5])
+def test_basic_credentials_that_are_not_base64_ascii_are_refused_as_credentials(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, path: str, credentials: bytes
+) -> None:
+    """A Basic header holding bytes outside ASCII made base64 raise ValueError (a 500)."""
+    data = (FIXTURES / "clevertap/send-lto.json").read_bytes()
+    answer = raw_post(tenants, path, {b"Authorization": b"Basic " + credentials}, data)
+    assert answer.status < 500, answer.body
+    body = json.loads(answer.body)
+    if path == "/hooks/clevertap":
+        assert answer.status == 200 and body["error"]["code"] == 2000
+    elif path == "/hooks/webengage":
+        assert answer.status == 401 and body["status"] == "whatsapp_rejected"
+    else:
+        assert answer.status == 401 and body["code"] == "unauthorized"
+    nothing_kept(tenants, kaleyra)
+
+
+class RawAnswer:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status, self.body = status, body
+
+
+def raw_post(
+    connector: LiveConnector,
+    path: str,
+    headers: dict[bytes, bytes],
+    body: bytes,
+    method: str = "POST",
+) -> RawAnswer:
+    """A request with header bytes as given (requests would refuse to send some of them)."""
+    import http.client
+
+    host, port = connector.base_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in {b"Content-Type": b"application/json", **headers}.items():
+        conn.putheader(name, value)
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    response = conn.getresponse()
+    answer = RawAnswer(response.status, response.read())
+    conn.close()
+    return answer

@@ -11,8 +11,6 @@ When a provider is saved CleverTap sends a validation call (namespace
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Request, Response
@@ -21,6 +19,7 @@ from marshmallow import ValidationError, fields, post_load, pre_load
 from .. import fields as f
 from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..relay import Settled, Submission
+from ..signatures import basic_credentials
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
 from .routedoc import Answer, RouteDoc
 
@@ -193,14 +192,8 @@ class CleverTapPlatform(Platform):
 
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections
-        found = None
-        header = request.headers.get("Authorization", "")
-        if header[:6].lower() == "basic ":
-            try:
-                user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user = password = ""
-            found = connections.by_basic(user, password)
+        credentials = basic_credentials(request.headers.get("Authorization", ""))
+        found = connections.by_basic(*credentials) if credentials else None
         refusal = (
             "Invalid credentials: set Basic authentication to the connection's "
             "username and password"

@@ -10,8 +10,6 @@ connection's default offer lifetime. ``metadata.messageId`` is the dedupe key. A
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Request, Response
@@ -20,6 +18,7 @@ from marshmallow import ValidationError, fields, post_load
 from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, Unauthorized
 from ..relay import Settled, Submission
+from ..signatures import basic_credentials
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
 from .routedoc import Answer, RouteDoc
 
@@ -129,15 +128,12 @@ class WebEngagePlatform(Platform):
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections
         header = request.headers.get("Authorization", "")
+        credentials = basic_credentials(header)
         found = None
         if header[:7].lower() == "bearer ":
             found = connections.by_api_key(header[7:].strip())
-        elif header[:6].lower() == "basic ":
-            try:
-                user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-                found = connections.by_basic(user, password)
-            except (binascii.Error, UnicodeDecodeError):
-                found = None
+        elif credentials is not None:
+            found = connections.by_basic(*credentials)
         return self.tenant(
             found, "Invalid credentials: send 'Authorization: Bearer <API key>' or Basic auth"
         )
