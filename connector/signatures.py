@@ -55,7 +55,7 @@ def verify_hubspot(
     v3 = headers.get("X-HubSpot-Signature-v3")
     if v3:
         timestamp = headers.get("X-HubSpot-Request-Timestamp", "")
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit()):  # '²' is a digit to isdigit()
             raise Unauthorized(
                 "X-HubSpot-Request-Timestamp is missing or not epoch milliseconds",
                 code="invalid_signature",

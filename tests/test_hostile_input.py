@@ -566,6 +566,18 @@ def test_basic_credentials_that_are_not_base64_ascii_are_refused_as_credentials(
     nothing_kept(tenants, kaleyra)
 
 
+@pytest.mark.parametrize("stamp", [b"\xb2", b"\xb9\xb2\xb3", b"17\xbd"])
+def test_hubspot_timestamp_of_non_ascii_digits_is_refused_not_a_500(
+    tenants: LiveConnector, stamp: bytes
+) -> None:
+    """'²' is a digit to str.isdigit() but not to int(): the check let it through (a 500)."""
+    data = (FIXTURES / "hubspot/action-execution.json").read_bytes()
+    headers = {b"X-HubSpot-Signature-v3": b"abc", b"X-HubSpot-Request-Timestamp": stamp}
+    answer = raw_post(tenants, "/hooks/hubspot/action", headers, data)
+    assert answer.status == 401, answer.body
+    assert json.loads(answer.body)["code"] == "invalid_signature"
+
+
 class RawAnswer:
     def __init__(self, status: int, body: bytes) -> None:
         self.status, self.body = status, body
