@@ -578,6 +578,21 @@ def test_hubspot_timestamp_of_non_ascii_digits_is_refused_not_a_500(
     assert json.loads(answer.body)["code"] == "invalid_signature"
 
 
+@pytest.mark.parametrize("placeholder", ["{{}}", "{{ }}", "{{.}}", "{{a..b}}"])
+def test_a_query_placeholder_that_is_not_a_path_is_refused_naming_it(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, placeholder: str
+) -> None:
+    """``{{}}`` resolved to the whole record: its text (phone numbers included) became the
+    body variable, silently, whenever it fit."""
+    lead = {"ProspectID": "p-1", "FirstName": "Rahul", "Mobile": "+919876543210"}
+    call = json_call("/hooks/leadsquared", raw(lead), **{"X-Api-Key": ACME_KEY})
+    call.query = {"body_1": placeholder}
+    answer = call.send(tenants.base_url)
+    assert answer.status_code == 200 and answer.json()["Status"] == "Error", answer.text
+    assert field_codes(answer) == {"body_1": ["invalid_placeholder"]}
+    nothing_kept(tenants, kaleyra)
+
+
 class RawAnswer:
     def __init__(self, status: int, body: bytes) -> None:
         self.status, self.body = status, body
@@ -604,3 +619,20 @@ def raw_post(
     answer = RawAnswer(response.status, response.read())
     conn.close()
     return answer
+
+
+@pytest.mark.parametrize("placeholder", ["{{}}", "{{ }}", "{{firstname", "{{properties}}x{{"])
+def test_hubspot_webhook_query_placeholder_that_is_not_a_property_is_refused(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, placeholder: str
+) -> None:
+    """HubSpot's own filler skipped what it could not read, leaving '{{}}' in the message."""
+    call = json_call(
+        "/hooks/hubspot/webhook",
+        (FIXTURES / "hubspot/webhook-contact-legacy.json").read_bytes(),
+        **{"X-HubSpot-Signature-v3": HUBSPOT_SECRET},
+    )
+    call.query = {"portalId": "102670506", "template_name": "lto_summer", "body_1": placeholder}
+    answer = call.send(tenants.base_url)
+    assert answer.status_code == 422, answer.text
+    assert field_codes(answer) == {"body_1": ["invalid_placeholder"]}
+    nothing_kept(tenants, kaleyra)

@@ -17,6 +17,7 @@ from marshmallow import ValidationError, fields
 
 from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
+from ..mapping import check_placeholders
 from ..offer import OfferSchema
 from ..outcomes import failure_error
 from ..relay import Settled, Submission
@@ -340,8 +341,12 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
         return self.submission(self.offer(inputs, tenant, loose=True), tenant)
 
 
+_PROPERTY = re.compile(r"^(?:properties\.)?[A-Za-z0-9_]+$")
+
+
 def _fill(key: str, template: str, props: dict[str, Any]) -> str:
     """Fill ``{{property}}`` from the record; an empty one is an error, never a dropped value."""
+    check_placeholders(key, template, _PROPERTY)
     empty = [m.group(1) for m in _PLACEHOLDER.finditer(template) if blank(props.get(m.group(1)))]
     if empty:
         message = f"{{{{{empty[0]}}}}} is empty for this record, so {key} would be blank."
