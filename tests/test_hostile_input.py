@@ -593,6 +593,19 @@ def test_a_query_placeholder_that_is_not_a_path_is_refused_naming_it(
     nothing_kept(tenants, kaleyra)
 
 
+@pytest.mark.parametrize("event_id", ["%00", "evt_%00", "%ff", "x" * 300])
+def test_an_event_id_that_cannot_be_one_is_a_404_on_postgresql(
+    start_connector: Any, pg_url: str, event_id: str
+) -> None:
+    """PostgreSQL refuses a NUL in a query parameter: /v1/events/%00 was a 500 there."""
+    connector = start_connector(database_url=pg_url)
+    for method, path in (("GET", f"/v1/events/{event_id}"),
+                         ("POST", f"/v1/events/{event_id}/replay")):  # fmt: skip
+        answer = raw_post(connector, path, {b"X-Api-Key": b"test-connector-key"}, b"", method)
+        assert answer.status in (401, 404), answer.body
+    assert connector.runtime.store.count() == 0
+
+
 class RawAnswer:
     def __init__(self, status: int, body: bytes) -> None:
         self.status, self.body = status, body
