@@ -11,7 +11,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from .errors import KaleyraError, KaleyraUncertain, KaleyraUnreachable, error_from_response
+from .errors import (
+    KaleyraError,
+    KaleyraUncertain,
+    KaleyraUnreachable,
+    PayloadRejected,
+    error_from_response,
+)
 
 POD_HOSTS = {"in": "api.in.kaleyra.io", "ap": "api.ap.kaleyra.io", "eu": "api.eu.kaleyra.io"}
 REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "X-Correlation-Id")
@@ -83,7 +89,15 @@ class KaleyraClient:
         return {"method": "POST", "url": self.url, "headers": headers, "json": payload}
 
     def send(self, payload: dict[str, Any]) -> SendResult:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        except UnicodeEncodeError as exc:
+            # only a payload stored before the door refused such text can get here; refusing it
+            # as Kaleyra would (a dead letter, with the reason) never takes a worker down
+            raise PayloadRejected(
+                f"The request cannot be encoded as UTF-8 ({exc.reason}: "
+                f"U+{ord(exc.object[exc.start]):04X}), so it was never sent"
+            ) from None
         started = time.perf_counter()
         try:
             response = self.session.post(self.url, data=body, timeout=self.timeout)
