@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import requests
-from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from connector.offer import OfferSchema
 from connector.platforms import PLATFORMS
 from tests.conftest import HUBSPOT_SECRET, LiveConnector
+from tests.documented import Document
 from tests.platform_cases import ACME_KEY, OTHER_KEY, Case, api_offer, cases, json_call
 
 CASES = cases(HUBSPOT_SECRET)
@@ -23,12 +23,6 @@ CASES = cases(HUBSPOT_SECRET)
 def spec(tenants: LiveConnector) -> dict[str, Any]:
     document: dict[str, Any] = tenants.get("/openapi.json").json()
     return document
-
-
-def check(spec: dict[str, Any], schema: dict[str, Any], instance: Any) -> list[str]:
-    """Errors of ``instance`` against ``schema`` (refs resolved in the document)."""
-    root = {"allOf": [schema], "components": spec["components"]}
-    return [e.message for e in OAS30Validator(root).iter_errors(instance)]
 
 
 def test_openapi_document_is_valid_and_complete(connector: LiveConnector) -> None:
@@ -117,7 +111,7 @@ def test_the_offer_schema_refuses_what_the_server_refuses(
     spec: dict[str, Any], tenants: LiveConnector, change: dict[str, Any], valid: bool
 ) -> None:
     body = {k: v for k, v in {**api_offer(), **change}.items() if v is not None}
-    errors = check(spec, {"$ref": "#/components/schemas/Offer"}, body)
+    errors = Document(spec).errors({"$ref": "#/components/schemas/Offer"}, body)
     assert (not errors) is valid, errors
     answer = requests.post(  # a connection with no default template to fill a blank one
         tenants.base_url + "/v1/messages", json=body, headers={"X-Api-Key": OTHER_KEY}, timeout=30
@@ -126,17 +120,7 @@ def test_the_offer_schema_refuses_what_the_server_refuses(
 
 
 def documented(spec: dict[str, Any], path: str, method: str, response: requests.Response) -> None:
-    """``response`` is one the document lists for the route, with its media type and shape."""
-    answers = spec["paths"][path][method]["responses"]
-    assert str(response.status_code) in answers, (path, response.status_code, response.text)
-    content = answers[str(response.status_code)].get("content")
-    if not content:
-        return
-    media = response.headers["Content-Type"].split(";")[0]
-    assert media in content, (path, media)
-    if media == "application/json":
-        errors = check(spec, content[media]["schema"], response.json())
-        assert not errors, (path, errors, response.text)
+    Document(spec).check(path, method, response)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.platform)

@@ -76,7 +76,7 @@ class _Metadata(PlatformSchema):
 class WebEngageMessage(PlatformSchema):
     """One WSP request → the canonical offer's fields (plus ``messageId``)."""
 
-    version = f.String(required=True)
+    version = f.String(required=True, metadata={"enum": list(SUPPORTED_VERSIONS)})
     whatsAppData = fields.Nested(_WhatsAppData, required=True)
     metadata = fields.Nested(_Metadata, load_default=dict)
 
