@@ -649,3 +649,21 @@ def test_hubspot_webhook_query_placeholder_that_is_not_a_property_is_refused(
     assert answer.status_code == 422, answer.text
     assert field_codes(answer) == {"body_1": ["invalid_placeholder"]}
     nothing_kept(tenants, kaleyra)
+
+
+@pytest.mark.parametrize("value", [{"first": "Priya"}, ["Priya"]])
+def test_clevertap_webhook_key_value_that_is_not_text_is_refused_not_stringified(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, value: Any
+) -> None:
+    """A key-value pair's object or list became its Python repr ("{'first': 'Priya'}") in the
+    message; found by fuzzing the Webhooks channel."""
+    body = load("clevertap/webhook-channel.json")
+    body["key_values"]["body_2"] = value
+    for profile in body["profiles"]:
+        profile["key_values"].pop("body_2", None)
+    answer = clevertap_webhook_with(lambda b: b.update(body)).send(tenants.base_url)
+    assert answer.status_code == 200, answer.text
+    for outcome in answer.json()["messages"]:
+        assert outcome["status"] == "not_sent", outcome
+        assert outcome["errors"]["key_values.body_2"][0]["code"] == "invalid_type"
+    nothing_kept(tenants, kaleyra)

@@ -89,9 +89,7 @@ class CleverTapWebhook(CleverTapPlatform):
                 raise MalformedBody("Each profile must be a JSON object.")
             profile = lower_keys(profile)
             own = profile.get("key_values") if isinstance(profile.get("key_values"), dict) else {}
-            pairs = {
-                k: "" if v is None else str(v) for k, v in {**envelope["key_values"], **own}.items()
-            }
+            pairs = {k: pair_text(k, v) for k, v in {**envelope["key_values"], **own}.items()}
             inputs = fill_query(MultiDict(pairs), profile)
             if blank(inputs.get("to")) and not blank(profile.get("phone")):
                 inputs["to"] = profile["phone"]
@@ -116,6 +114,18 @@ class CleverTapWebhook(CleverTapPlatform):
         """A refused batch is the connector's error body with its status (not the Generic
         provider's 200 failure): CleverTap retries the batch on 429 and 5xx."""
         return Platform.respond_error(self, error)
+
+
+def pair_text(key: str, value: Any) -> str:
+    """A key-value pair's value as text; an object or list is refused (its repr is no offer)."""
+    if isinstance(value, dict | list):
+        message = "Must be text, a number or true/false (a key-value pair's value)."
+        raise InvalidInput(
+            f"key_values.{key}: {message}",
+            code="invalid_type",
+            errors={f"key_values.{key}": [{"code": "invalid_type", "message": message}]},
+        )
+    return "" if value is None else str(value)
 
 
 def _who(profile: Any) -> Any:
