@@ -46,7 +46,7 @@ from tests.platform_cases import (
     shopify_sign,
 )
 
-CASES = int(os.environ.get("FUZZ_CASES", "50"))  # per generation mode: x2 per route
+CASES = int(os.environ.get("FUZZ_CASES", "40"))  # per generation mode: x2 per route
 SLOW_CASES = int(os.environ.get("FUZZ_SLOW_CASES", "1000"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM") != "1"  # FUZZ_RANDOM=1: new cases each run
 CHECKS = [
