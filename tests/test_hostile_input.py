@@ -667,3 +667,14 @@ def test_clevertap_webhook_key_value_that_is_not_text_is_refused_not_stringified
         assert outcome["status"] == "not_sent", outcome
         assert outcome["errors"]["key_values.body_2"][0]["code"] == "invalid_type"
     nothing_kept(tenants, kaleyra)
+
+
+@pytest.mark.parametrize("variable", [{"name": "Priya"}, ["Priya"], None])
+def test_webengage_template_variable_that_is_not_text_is_refused_not_stringified(
+    tenants: LiveConnector, kaleyra: FakeKaleyra, variable: Any
+) -> None:
+    """str() turned an object variable into its repr ("{'name': 'Priya'}"), and sent it."""
+    change = set_at("whatsAppData", "templateData", "templateVariables", 0, value=variable)
+    answer = webengage_with(change).send(tenants.base_url)
+    webengage_rejected(2021, "templateData.templateVariables.1")(answer)
+    nothing_kept(tenants, kaleyra)

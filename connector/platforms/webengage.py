@@ -52,7 +52,7 @@ def source_name(field: str) -> str:
 
 class _TemplateData(PlatformSchema):
     templateName = f.String(required=True)
-    templateVariables = f.List(fields.Raw(), load_default=list)
+    templateVariables = f.List(fields.Raw(allow_none=True), load_default=list)  # offer rules
     language = f.String(load_default=None)
     type = f.String(load_default="TEXT")
     mediaUrl = f.String(load_default=None)
