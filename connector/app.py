@@ -19,7 +19,7 @@ from .kaleyra import KaleyraClient, SandboxClient
 from .kaleyra.client import Sender, base_url_for
 from .offer import OfferDefaults, OfferSchema, wall_clock_ms
 from .platforms import Runtime, build_platforms
-from .platforms.base import Tenant, json_response
+from .platforms.base import Tenant, http_error, json_response
 from .platforms.loose import LooseOfferSchema
 from .ratelimit import RateLimiter, RedisSlots, SqlSlots
 from .relay import Relay
@@ -175,10 +175,10 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        code = (error.name or "error").lower().replace(" ", "_")
-        status = error.code or 500
-        body = {"code": code, "status": status, "message": error.description, "errors": {}}
-        return json_response(body, status)
+        converted = http_error(error)
+        # keep what the exception says about itself (405's Allow, RFC 9110), not its HTML type
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return json_response(converted.to_body(), converted.status, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -15,6 +15,7 @@ import click
 from .config import ConfigError, Settings
 from .errors import ConnectorError
 from .fields import mask_phone
+from .jsonio import parse_json
 from .kaleyra.payload import WA_SOURCES
 from .offer import wall_clock_ms
 from .serving import (
@@ -219,8 +220,8 @@ def _offer_input(file_: str | None, flags: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if file_:
         try:
-            data = json.loads(Path(file_).read_text(encoding="utf-8-sig"))
-        except ValueError as exc:
+            data = parse_json(Path(file_).read_text(encoding="utf-8-sig"))
+        except ValueError as exc:  # JsonRefused too: deep, non-standard, not JSON
             raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--file") from None
         if not isinstance(data, dict):
             raise click.BadParameter("must hold one JSON object (the offer)", param_hint="--file")

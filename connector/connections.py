@@ -237,10 +237,10 @@ class KaleyraSchema(_Strict):
     base_url = fields.Url(load_default=None, require_tld=False)
     rate = fields.Float(load_default=80.0, validate=validate.Range(min=0))
 
-
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def secrets_from_the_environment(self, data: Any, original: Any, **kwargs: Any) -> None:
         _env_references(original, ("api_key",))
+
 
 class DefaultsSchema(_Strict):
     language = fields.String(load_default=None)

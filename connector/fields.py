@@ -16,6 +16,7 @@ import phonenumbers
 from marshmallow import ValidationError, fields
 
 from .errors import Coded
+from .jsonio import LONE_SURROGATE, JsonRefused, parse_json
 from .languages import is_language, suggest_language
 
 COMMON_ERRORS = {
@@ -29,7 +30,90 @@ def root_setting(field: fields.Field, name: str, default: Any = None) -> Any:
     return getattr(field.root, name, default)
 
 
-class Text(fields.String):
+NUL = "\x00"
+
+
+def text_problem(text: str) -> Coded | None:
+    """Why ``text`` cannot be stored or sent, or None: a lone UTF-16 surrogate cannot be encoded
+    as UTF-8 at all, and a NUL is no text (PostgreSQL cannot even store it)."""
+    surrogate = LONE_SURROGATE.search(text)
+    if surrogate is not None:
+        return Coded(
+            "invalid_text",
+            f"Contains a lone UTF-16 surrogate (U+{ord(surrogate.group()):04X} at character "
+            f"{surrogate.start() + 1}), e.g. a string cut in the middle of an emoji; such text "
+            "cannot be encoded as UTF-8 or sent.",
+        )
+    if NUL in text:
+        return Coded(
+            "invalid_text",
+            f"Contains a NUL character (U+0000 at character {text.index(NUL) + 1}); message "
+            "text may not carry one (a control character, not text).",
+        )
+    return None
+
+
+def check_text(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValidationError(problem)
+    return text
+
+
+class String(fields.String):
+    """Every string the connector reads: text it could never encode or send is refused here, so
+    every schema and route inherits the rule."""
+
+    default_error_messages = {
+        **COMMON_ERRORS,
+        "invalid": Coded("invalid_type", "Must be a string."),
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return check_text(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Identifier(String):
+    """A platform's id for a delivery: text, or a number taken as its digits."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Integer(fields.Integer):
+    default_error_messages = {
+        **COMMON_ERRORS,
+        "invalid": Coded("invalid_type", "Must be an integer."),
+        "too_large": Coded("invalid_type", "Must be an integer of reasonable size."),
+    }
+
+
+class Boolean(fields.Boolean):
+    default_error_messages = {
+        **COMMON_ERRORS,
+        "invalid": Coded("invalid_type", "Must be true or false."),
+    }
+
+
+class Object(fields.Dict):
+    """A JSON object whose contents a later step reads."""
+
+    default_error_messages = {
+        **COMMON_ERRORS,
+        "invalid": Coded("invalid_type", "Must be a JSON object."),
+    }
+
+
+class List(fields.List):
+    default_error_messages = {
+        **COMMON_ERRORS,
+        "invalid": Coded("invalid_type", "Must be a list."),
+    }
+
+
+class Text(String):
     """A string with optional length bounds; numbers are accepted and turned into text."""
 
     default_error_messages = {
@@ -72,7 +156,7 @@ class Text(fields.String):
         return text
 
 
-class Phone(fields.String):
+class Phone(String):
     """A phone number in any human format → E.164 with the plus sign.
 
     A number without a country code takes the root schema's ``default_region``; digits that start
@@ -130,7 +214,7 @@ def mask_phone(value: str) -> str:
     return "*" * (len(digits) - 4) + digits[-4:]
 
 
-class Language(fields.String):
+class Language(String):
     default_error_messages = {
         **COMMON_ERRORS,
         "invalid": Coded("invalid_language", "Must be a language code string."),
@@ -209,11 +293,9 @@ def split_list(value: Any) -> Any:
         if not stripped:
             return []
         if stripped.startswith("["):
-            import json
-
-            try:
-                decoded = json.loads(stripped)
-            except ValueError:
+            try:  # not a JSON array this reader takes (``[Sale] 20% off``): one literal value
+                decoded = parse_json(stripped)
+            except JsonRefused:
                 return [value]
             return decoded if isinstance(decoded, list) else [value]
         return [part.strip() for part in stripped.split(",")]
@@ -345,3 +427,7 @@ class MediaUrl(fields.Url):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(schemes={"https", "http"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return check_text(text)

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from .jsonio import printable
+
 # "+" and 7+ digits with separators, or a bare run of 8-15 digits standing alone
 _PHONE_LIKE = re.compile(r"\+\d[\d\s().-]{5,}\d|(?<![\w.:-])\d{8,15}(?![\w.:-])")
 # structured values that are never phone numbers or secrets
@@ -49,7 +51,8 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(scrub(line), default=str, ensure_ascii=False)
+        # a caller's text may hold a lone surrogate: replaced, so the line can be written
+        return printable(json.dumps(scrub(line), default=str, ensure_ascii=False))
 
 
 def configure(level: str = "INFO") -> None:

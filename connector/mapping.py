@@ -249,8 +249,30 @@ def fill_query(args: Any, record: Any, skip: tuple[str, ...] = ("api_key",)) -> 
     for key in args:
         if key in skip:
             continue
-        values = [
-            Source("template", v).read(record, key) if "{{" in v else v for v in args.getlist(key)
-        ]
+        values = [fill_template(key, v, record) if "{{" in v else v for v in args.getlist(key)]
         out[key] = values[0] if len(values) == 1 else values
     return out
+
+
+def fill_template(key: str, template: str, record: Any) -> str:
+    """``template`` with each ``{{path}}`` filled from ``record``."""
+    check_placeholders(key, template)
+    return str(Source("template", template).read(record, key))
+
+
+def check_placeholders(key: str, template: str, path: re.Pattern[str] = PATH) -> None:
+    """A placeholder that is not a path (``{{}}`` would read the whole record) or an unclosed
+    ``{{`` is refused, naming ``key``: never a silently odd value."""
+    found = PLACEHOLDER.findall(template)
+    bad = next((inner for inner in found if not path.match(inner)), None)
+    if bad is not None or template.count("{{") != len(found):
+        shown = f"{{{{{bad}}}}}" if bad is not None else "'{{' without its '}}'"
+        message = (
+            f"{shown} is not a placeholder: write {{{{path}}}} with a path into the body, "
+            "e.g. {{customer.first_name}}."
+        )
+        raise InvalidInput(
+            f"{key}: {message}",
+            code="invalid_placeholder",
+            errors={key: [{"code": "invalid_placeholder", "message": message}]},
+        )

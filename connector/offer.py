@@ -123,6 +123,7 @@ class OfferSchema(Schema):
     )
     template_name = f.Text(
         required=True,
+        min_length=1,
         max_length=512,
         pattern=r"[a-z0-9_]+",
         pattern_rule="Must use only lowercase letters, digits and underscores (WhatsApp template "

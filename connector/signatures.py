@@ -55,7 +55,7 @@ def verify_hubspot(
     v3 = headers.get("X-HubSpot-Signature-v3")
     if v3:
         timestamp = headers.get("X-HubSpot-Request-Timestamp", "")
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit()):  # '²' is a digit to isdigit()
             raise Unauthorized(
                 "X-HubSpot-Request-Timestamp is missing or not epoch milliseconds",
                 code="invalid_signature",
@@ -94,6 +94,20 @@ def _compare(expected: str, given: str) -> None:
             "CONNECTOR_PUBLIC_URL",
             code="invalid_signature",
         )
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """``Authorization: Basic <base64 user:password>`` → (user, password); None for any other
+    header, or one that is not base64 of UTF-8 text. Header values arrive as latin-1 text: a
+    non-ASCII one makes base64 raise ValueError (not binascii.Error), which is caught too."""
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error, UnicodeDecodeError and non-ASCII input all are
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
 
 
 def api_key_matches(given: str | None, keys: tuple[str, ...]) -> bool:

@@ -142,3 +142,13 @@ def test_sandbox_validates_like_the_api_and_sends_nothing() -> None:
         sandbox.send(broken)
     assert info.value.code == "WA400"
     assert "to" in info.value.body["error"]["payload"]["messaging_object"]
+
+
+def test_a_payload_that_cannot_be_encoded_is_refused_before_sending(kaleyra: FakeKaleyra) -> None:
+    """A payload stored before the door refused lone surrogates: a dead letter with its
+    reason (the failure table's unencodable), never an exception that kills a worker."""
+    payload = json.loads(json.dumps(PAYLOAD))
+    payload["extra_info"]["ref"] = "cut \ud83d"
+    with pytest.raises(ke.Unencodable, match="UTF-8"):
+        client_for(kaleyra).send(payload)
+    assert kaleyra.requests == []

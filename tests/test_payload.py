@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from connector.errors import InvalidInput
 from connector.kaleyra import WA_SOURCES, build_request
 from connector.offer import Header, Offer
 
@@ -151,3 +152,21 @@ def test_wa_sources_are_the_thirteen_on_the_page() -> None:
 def test_unknown_wa_source_is_never_sent(source: str) -> None:
     with pytest.raises(ValueError, match="wa_source"):
         build_request(sample_offer(), source)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"body_params": ("Pablo", "CARI\ud83d")}, "body_params.2"),
+     ({"coupon_code": "SAVE\x0010"}, "coupon_code"), ({"ref2": "\udc00"}, "ref2"),
+     ({"header": Header("video", link="https://x.example/\ud800.mp4")}, "header_video_url"),
+     ({"idempotency_key": "k\ud800"}, "idempotency_key")],
+)  # fmt: skip
+def test_an_offer_with_text_that_cannot_be_sent_is_never_built(
+    changes: dict[str, Any], field: str
+) -> None:
+    """The last guard before the relay stores anything: an ``Offer`` built in code, not by the
+    schema, still cannot carry a lone surrogate or a NUL into the store or to Kaleyra."""
+    with pytest.raises(InvalidInput) as refused:
+        build_request(sample_offer(**changes), "api")
+    assert list(refused.value.errors) == [field]
+    assert refused.value.errors[field][0]["code"] == "invalid_text"

@@ -176,7 +176,9 @@ def test_a_killed_commit_process_loses_no_acknowledged_offer(
 ) -> None:
     """The commit process dies mid-burst: the web processes write directly until `serve` has
     started it again; every acknowledged offer is stored and sent once."""
-    env = fast_env(kaleyra, tmp_path)
+    # this process's loopback Kaleyra answers slowly under the burst: give it time, so that
+    # every send gets its answer and none has to be counted uncertain
+    env = fast_env(kaleyra, tmp_path, KALEYRA_READ_TIMEOUT="10", CONNECTOR_WORKER_THREADS="16")
     acknowledged: set[str] = set()
     lock = threading.Lock()
     with serve(env, tmp_path, workers=2) as served:

@@ -114,8 +114,13 @@ def encode(payload: dict[str, Any]) -> bytes:
     """Kaleyra's request body; text that UTF-8 cannot carry (a lone surrogate) never leaves."""
     try:
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    except (UnicodeEncodeError, ValueError) as exc:
-        raise Unencodable(f"The message could not be encoded for Kaleyra: {exc}") from None
+    except UnicodeEncodeError as exc:
+        # only a payload stored before the door refused such text can get here: a dead letter
+        # with its reason, never an exception that takes a worker down
+        raise Unencodable(
+            f"The request cannot be encoded as UTF-8 ({exc.reason}: "
+            f"U+{ord(exc.object[exc.start]):04X}), so it was never sent"
+        ) from None
 
 
 def parse_response(response: requests.Response, latency_ms: float) -> SendResult:

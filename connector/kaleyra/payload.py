@@ -7,8 +7,11 @@ else: Kaleyra silently rewrites unknown values to "API".
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
+from ..errors import InvalidInput
+from ..fields import text_problem
 from ..offer import Offer
 
 WA_SOURCES = frozenset(
@@ -18,8 +21,11 @@ WA_SOURCES = frozenset(
 
 
 def build_request(offer: Offer, wa_source: str) -> dict[str, Any]:
+    """The request body; an offer holding text that cannot be sent is ``InvalidInput`` naming
+    the field, before anything is stored (the relay builds this before it claims the event)."""
     if wa_source not in WA_SOURCES:
         raise ValueError(f"wa_source {wa_source!r} is not one Kaleyra accepts")
+    check_sendable(offer)
     components: list[dict[str, Any]] = []
     if offer.header is not None:
         media = {"id": offer.header.id} if offer.header.id else {"link": offer.header.link}
@@ -86,3 +92,33 @@ def build_request(offer: Offer, wa_source: str) -> dict[str, Any]:
         },
         "extra_info": extra_info,
     }
+
+
+def offer_texts(offer: Offer) -> list[tuple[str, str]]:
+    """Every text an offer carries, by the field name a caller knows (``body_params.1`` is
+    ``{{1}}``); the header's id or link counts as its ``header_<kind>_<id|url>`` field."""
+    texts: list[tuple[str, str]] = []
+    for item in fields(offer):
+        value = getattr(offer, item.name)
+        if isinstance(value, str):
+            texts.append((item.name, value))
+    texts += [(f"body_params.{i}", text) for i, text in enumerate(offer.body_params, start=1)]
+    if offer.header is not None:
+        for source, value in (("id", offer.header.id), ("url", offer.header.link)):
+            if value is not None:
+                texts.append((f"header_{offer.header.kind}_{source}", value))
+    return texts
+
+
+def check_sendable(offer: Offer) -> None:
+    """The last guard: every text of the offer can be encoded as the UTF-8 JSON of a send (and
+    stored). The offer's fields refuse such text at the door; this stops any path that did not
+    go through them (an ``Offer`` built in code, a future platform) before the relay stores it."""
+    errors = {}
+    for name, text in offer_texts(offer):
+        problem = text_problem(text)  # a lone surrogate is the one text UTF-8 cannot encode
+        if problem is not None:
+            errors[name] = [{"code": problem.code, "message": str(problem)}]
+    if errors:
+        summary = "; ".join(f"{k}: {v[0]['message']}" for k, v in errors.items())
+        raise InvalidInput(summary, code="invalid_text", errors=errors)

@@ -17,6 +17,7 @@ from .base import (
     json_response,
     read_json,
 )
+from .routedoc import ACCEPTED_202, ERROR_ANSWERS, KEYED, RouteDoc
 
 
 class ApiPlatform(Platform):
@@ -24,6 +25,12 @@ class ApiPlatform(Platform):
     wa_source = "api"
     path = "/v1/messages"
     summary = "Send one LTO message (canonical offer JSON)."
+    doc = RouteDoc(
+        body={"application/json": "Offer"},
+        answers={202: ACCEPTED_202, **ERROR_ANSWERS},
+        security=KEYED,
+        headers=("Prefer", "Idempotency-Key"),
+    )
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         data = with_idempotency_header(request, read_json(request))

@@ -7,7 +7,6 @@ for all: authenticate on the raw body → parse with schemas → relay → answe
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,10 +15,20 @@ from typing import Any, ClassVar
 from flask import Request, Response, current_app, g, has_app_context
 from marshmallow import EXCLUDE, Schema
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from ..connections import Connection, Connections
 from ..delivery import Deliverer
-from ..errors import ConnectorError, InvalidInput, MalformedBody, StoreUnavailable, Unauthorized
+from ..errors import (
+    Coded,
+    ConnectorError,
+    InvalidInput,
+    MalformedBody,
+    StoreUnavailable,
+    Unauthorized,
+)
+from ..fields import text_problem
+from ..jsonio import JsonRefused, dump_json, parse_json
 from ..kaleyra import WA_SOURCES
 from ..mapping import fill_query
 from ..offer import Offer, OfferSchema, load_offer
@@ -28,6 +37,7 @@ from ..store import EventStore
 from ..store.accounts import AccountStore
 from ..templates import check_shape
 from .loose import normalise_key
+from .routedoc import RouteDoc
 
 logger = logging.getLogger("connector.http")
 
@@ -37,6 +47,8 @@ class PlatformSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+    error_messages = {"type": Coded("invalid_type", "Must be a JSON object.")}
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Platform:
     path: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     summary: ClassVar[str] = ""
+    doc: ClassVar[RouteDoc]  # what the route takes and answers, for the OpenAPI document
     # platforms with a short timeout (CleverTap's is 1 s) store, queue and answer at once
     always_async: ClassVar[bool] = False
 
@@ -162,8 +175,22 @@ class Platform:
             raise (mapping.explain(error) if mapping is not None else error) from None
 
     def submission(
-        self, offer: Offer, tenant: Tenant, delivery_id: str | None = None
+        self,
+        offer: Offer,
+        tenant: Tenant,
+        delivery_id: str | None = None,
+        *,
+        delivery_field: str = "delivery_id",
     ) -> Submission:
+        """The offer to relay; ``delivery_id`` (the platform's id for this delivery, stored as
+        the dedupe key) must be text the store can keep, else ``delivery_field`` is named."""
+        problem = text_problem(delivery_id) if delivery_id is not None else None
+        if problem is not None:
+            raise InvalidInput(
+                f"{delivery_field}: {problem}",
+                code=problem.code,
+                errors={delivery_field: [{"code": problem.code, "message": str(problem)}]},
+            )
         account = tenant.connection.account.name
         return Submission(offer, self.name, self.wa_source, delivery_id, account=account)
 
@@ -196,24 +223,29 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         runtime = current_app.extensions.get("lto")
         if runtime is not None and runtime.connections.sandbox:
             body = {**body, "sandbox": True}
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        headers=headers or {},
-        mimetype="application/json",
-    )
+    return Response(dump_json(body), status=status, headers=headers, mimetype="application/json")
+
+
+def http_error(error: HTTPException) -> ConnectorError:
+    """A werkzeug refusal (413 too large, 400 unreadable form ...) as the connector's error."""
+    status = error.code or 400
+    code = (error.name or "error").lower().replace(" ", "_")
+    return ConnectorError(str(error.description or error.name), code=code, status=status)
 
 
 def read_json(request: Request) -> Any:
+    """The body as JSON, through the connector's one reader (``jsonio.parse_json``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise MalformedBody("The request body is empty; send a JSON object.")
+    return parse_body(raw)
+
+
+def parse_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"The request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedBody("The request body is nested too deeply.") from None
+        return parse_json(raw)
+    except JsonRefused as exc:
+        raise MalformedBody(f"The request body is not JSON this connector reads: {exc}") from None
 
 
 def read_json_or_form(request: Request) -> dict[str, Any]:

@@ -11,16 +11,17 @@ When a provider is saved CleverTap sends a validation call (namespace
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Request, Response
 from marshmallow import ValidationError, fields, post_load, pre_load
 
-from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from .. import fields as f
+from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
 from ..relay import Settled, Submission
+from ..signatures import basic_credentials
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
+from .routedoc import Answer, RouteDoc
 
 VERIFY_NAMESPACE = "whatsapp:hsm:technology:generic:verify"
 CREDENTIALS, TEMPLATE, PHONE, OTHER = 2000, 2001, 2002, 2004
@@ -38,36 +39,63 @@ SOURCE_NAMES = {
 }
 
 
-def _content(component: dict[str, Any]) -> dict[str, Any]:
-    """CleverTap nests some components' content under their type (``{"type":"body","body":{}}``)."""
-    inner = component.get(str(component.get("type")))
-    return inner if isinstance(inner, dict) else component
-
-
-def _parameters(component: dict[str, Any]) -> list[Any]:
-    found = _content(component).get("parameters") or component.get("parameters") or []
-    return [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
-
-
 def source_name(field: str) -> str:
     """``body_params.1`` → ``components.body.parameters.1``: the name the platform's user knows."""
     base, dot, rest = field.partition(".")
     return SOURCE_NAMES.get(base, base) + dot + rest
 
 
+def wrong_type(where: str, what: str) -> ValidationError:
+    return ValidationError({where: [Coded("invalid_type", f"Must be {what}.")]})
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` if it is an object; absent (None) is an empty one; anything else is an error
+    naming ``where``, never a silently skipped part of the offer."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise wrong_type(where, "a JSON object")
+    return value
+
+
+def _content(component: dict[str, Any], where: str) -> tuple[dict[str, Any], str]:
+    """CleverTap nests some components' content under their type (``{"type":"body","body":{}}``);
+    returns the content and where it is."""
+    kind = component.get("type")
+    if isinstance(kind, str) and kind in component:
+        return _object(component[kind], f"{where}.{kind}"), f"{where}.{kind}"
+    return component, where
+
+
+def _parameters(component: dict[str, Any], where: str) -> list[tuple[dict[str, Any], str]]:
+    """The component's parameters with where each one is."""
+    content, at = _content(component, where)
+    if content.get("parameters") is None and component.get("parameters") is not None:
+        content, at = component, where
+    found = content.get("parameters")
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise wrong_type(f"{at}.parameters", "a list")
+    return [
+        (_object(p, f"{at}.parameters.{i}"), f"{at}.parameters.{i}") for i, p in enumerate(found)
+    ]
+
+
 class _Template(PlatformSchema):
-    namespace = fields.String(required=True)
-    languageCode = fields.String(load_default=None)
+    namespace = f.String(required=True)
+    languageCode = f.String(load_default=None)
 
 
 class CleverTapMessage(PlatformSchema):
     """One CleverTap send → the canonical offer's fields (plus ``msgId``)."""
 
-    msgId = fields.String(load_default=None)
+    msgId = f.Identifier(load_default=None)
     to = fields.Raw(required=True)
     template = fields.Nested(_Template, required=True)
-    components = fields.List(fields.Dict(), load_default=list)
-    isTemplate = fields.Boolean(load_default=True)
+    components = f.List(f.Object(), load_default=list)
+    isTemplate = f.Boolean(load_default=True)
 
     @pre_load
     def unwrap(self, data: Any, **kwargs: Any) -> Any:
@@ -88,35 +116,49 @@ class CleverTapMessage(PlatformSchema):
             "language": data["template"]["languageCode"],
             "msgId": data["msgId"],
         }
-        for component in data["components"]:
-            kind = str(component.get("type", "")).lower()
-            content = _content(component)
-            params = _parameters(component)
-            if kind == "header":
-                media_type = str(content.get("type", "image")).lower()
-                found = content.get(media_type)
-                media: dict[str, Any] = found if isinstance(found, dict) else {}
-                link = media.get("mediaURL") or media.get("mediaUrl") or media.get("link")
-                if media.get("id"):
-                    out[f"header_{media_type}_id"] = media["id"]
-                elif link:
-                    out[f"header_{media_type}_url"] = link
-            elif kind == "body":
-                out["body_params"] = [str(p.get("text", "")) for p in params]
-            elif kind == "limited_time_offer":
-                for p in params:
-                    lto = p.get("limited_time_offer") or {}
-                    if "expiration_time_ms" in lto:
-                        out["expires_at"] = lto["expiration_time_ms"]
-            elif kind == "button":
-                sub = str(component.get("subType") or component.get("sub_type") or "").lower()
-                if sub == "copy_code":
-                    out["coupon_code"] = next(
-                        (p.get("coupon_code") for p in params if "coupon_code" in p), None
-                    )
-                elif sub in ("dynamicurl", "url"):
-                    out["url_param"] = next((p.get("text") for p in params if "text" in p), None)
+        for i, component in enumerate(data["components"]):
+            out.update(component_fields(component, f"components.{i}"))
         return {k: v for k, v in out.items() if v is not None}
+
+
+def component_fields(component: dict[str, Any], where: str) -> dict[str, Any]:
+    """The offer fields one component gives; values keep their type, for the offer's rules."""
+    kind = str(component.get("type", "")).lower()
+    params = _parameters(component, where)
+    if kind == "header":
+        content, at = _content(component, where)
+        media_type = str(content.get("type", "image")).lower()
+        media = _object(content.get(media_type), f"{at}.{media_type}")
+        link = media.get("mediaURL") or media.get("mediaUrl") or media.get("link")
+        if media.get("id"):
+            return {f"header_{media_type}_id": media["id"]}
+        return {f"header_{media_type}_url": link} if link else {}
+    if kind == "body":
+        return {"body_params": [p.get("text") for p, _ in params]}
+    if kind == "limited_time_offer":
+        out = {}
+        for p, at in params:
+            if "limited_time_offer" not in p:
+                continue
+            lto = p["limited_time_offer"]
+            if not isinstance(lto, dict):
+                raise wrong_type(f"{at}.limited_time_offer", "an object {expiration_time_ms}")
+            if "expiration_time_ms" not in lto:
+                raise ValidationError(
+                    {f"{at}.limited_time_offer.expiration_time_ms": [
+                        Coded("required", "This field is required.")]}
+                )  # fmt: skip
+            out["expires_at"] = lto["expiration_time_ms"]
+        return out
+    if kind == "button":
+        sub = str(component.get("subType") or component.get("sub_type") or "").lower()
+        if sub == "copy_code":
+            found = [p["coupon_code"] for p, _ in params if "coupon_code" in p]
+            return {"coupon_code": found[0]} if found else {}
+        if sub in ("dynamicurl", "url"):
+            found = [p["text"] for p, _ in params if "text" in p]
+            return {"url_param": found[0]} if found else {}
+    return {}
 
 
 def is_verification(request: Request) -> bool:
@@ -136,17 +178,22 @@ class CleverTapPlatform(Platform):
     path = "/hooks/clevertap"
     summary = "CleverTap 'Generic (Other)' WhatsApp provider (Basic auth; answers in 1 s)."
     always_async = True
+    doc = RouteDoc(
+        body={"application/json": CleverTapMessage},
+        answers={
+            200: Answer("success once stored and queued; failure with its code", "CleverTapAnswer"),
+            429: Answer("An identical call in flight, or the connector not ready: retry",
+                        "CleverTapAnswer", retry_after=True),
+        },
+        security=(("basic",), ("apiKey",)),
+        description="Also answers CleverTap's save-time validation call (namespace "
+        "whatsapp:hsm:technology:generic:verify, wrapped in {\"body\": ...}) without sending.",
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections
-        found = None
-        header = request.headers.get("Authorization", "")
-        if header[:6].lower() == "basic ":
-            try:
-                user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user = password = ""
-            found = connections.by_basic(user, password)
+        credentials = basic_credentials(request.headers.get("Authorization", ""))
+        found = connections.by_basic(*credentials) if credentials else None
         refusal = (
             "Invalid credentials: set Basic authentication to the connection's "
             "username and password"
@@ -170,7 +217,8 @@ class CleverTapPlatform(Platform):
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         msg_id = message.pop("msgId", None)
-        return self.submission(self.offer(message, tenant, loose=True), tenant, delivery_id=msg_id)
+        offer = self.offer(message, tenant, loose=True)
+        return self.submission(offer, tenant, delivery_id=msg_id, delivery_field="msgId")
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event

@@ -19,19 +19,30 @@ from flask import Request, Response
 from marshmallow import ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody
 from ..mapping import fill_query
 from ..relay import Submission
-from .base import PlatformSchema, Tenant, accepted_body, json_response, read_json
+from .base import Platform, PlatformSchema, Tenant, accepted_body, json_response, read_json
 from .clevertap import CleverTapPlatform
 from .loose import blank
+from .routedoc import Answer, RouteDoc, errors
 
 
-class WebhookEnvelope(PlatformSchema):
-    targetId = fields.Raw(load_default=None)
-    key_values = fields.Dict(load_default=dict)
-    profiles = fields.Raw(required=True)
-    is_test = fields.Boolean(load_default=False)
+class CleverTapWebhookRequest(PlatformSchema):
+    """What CleverTap's Webhooks channel posts: the campaign's pairs and its profiles."""
+
+    targetId = f.Identifier(load_default=None)
+    key_values = f.Object(load_default=dict)
+    profiles = fields.Raw(
+        required=True,
+        metadata={
+            "description": "The profiles (one object when the campaign personalises).",
+            "openapi": {"oneOf": [{"type": "array", "items": {"type": "object"}},
+                                  {"type": "object"}]},
+        },
+    )  # fmt: skip
+    is_test = f.Boolean(load_default=False)
 
 
 def lower_keys(record: dict[str, Any]) -> dict[str, Any]:
@@ -43,12 +54,20 @@ class CleverTapWebhook(CleverTapPlatform):
     name = "clevertap_webhook"
     path = "/hooks/clevertap/webhook"
     summary = "CleverTap Webhooks channel: many profiles per call (Basic or API key)."
+    doc = RouteDoc(
+        body={"application/json": CleverTapWebhookRequest},
+        answers={
+            200: Answer("Each profile's outcome", "CleverTapWebhookAnswer"),
+            **errors(400, 401, 409, 413, 422, 503),
+        },
+        security=(("basic",), ("apiKey",)),
+    )
 
     def handle(self, request: Request) -> Response:
         try:
             tenant = self.authenticate(request)
             try:
-                envelope = WebhookEnvelope().load(read_json(request))
+                envelope = CleverTapWebhookRequest().load(read_json(request))
             except ValidationError as exc:
                 raise InvalidInput.from_messages(exc.messages) from None
             profiles = envelope["profiles"]
@@ -59,7 +78,7 @@ class CleverTapWebhook(CleverTapPlatform):
                 return json_response({"status": "success", "test": True, "profiles": len(profiles)})
             results = [self.one(envelope, p, tenant) for p in profiles]
         except ConnectorError as error:
-            return json_response(error.to_body(), error.status, error.headers())
+            return self.respond_error(error)
         sent = sum(1 for r in results if r.get("status") != "not_sent")
         return json_response({"status": "success", "accepted": sent, "messages": results})
 
@@ -70,16 +89,19 @@ class CleverTapWebhook(CleverTapPlatform):
                 raise MalformedBody("Each profile must be a JSON object.")
             profile = lower_keys(profile)
             own = profile.get("key_values") if isinstance(profile.get("key_values"), dict) else {}
-            pairs = {
-                k: "" if v is None else str(v) for k, v in {**envelope["key_values"], **own}.items()
-            }
+            pairs = {k: pair_text(k, v) for k, v in {**envelope["key_values"], **own}.items()}
             inputs = fill_query(MultiDict(pairs), profile)
             if blank(inputs.get("to")) and not blank(profile.get("phone")):
                 inputs["to"] = profile["phone"]
             offer = self.offer(inputs, tenant, loose=True)
             target, who = envelope["targetId"], profile.get("objectId") or profile.get("identity")
             delivery = f"{target}:{who}" if target is not None and who else None
-            submission: Submission = self.submission(offer, tenant, delivery_id=delivery)
+            submission: Submission = self.submission(
+                offer,
+                tenant,
+                delivery_id=delivery,
+                delivery_field="objectId" if profile.get("objectId") else "identity",
+            )
             settled = self.runtime.relay.submit(replace(submission, respond_async=True))
             return accepted_body(settled)
         except InvalidInput as error:
@@ -87,6 +109,23 @@ class CleverTapWebhook(CleverTapPlatform):
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:  # handle reads many
         raise NotImplementedError
+
+    def respond_error(self, error: ConnectorError) -> Response:
+        """A refused batch is the connector's error body with its status (not the Generic
+        provider's 200 failure): CleverTap retries the batch on 429 and 5xx."""
+        return Platform.respond_error(self, error)
+
+
+def pair_text(key: str, value: Any) -> str:
+    """A key-value pair's value as text; an object or list is refused (its repr is no offer)."""
+    if isinstance(value, dict | list):
+        message = "Must be text, a number or true/false (a key-value pair's value)."
+        raise InvalidInput(
+            f"key_values.{key}: {message}",
+            code="invalid_type",
+            errors={f"key_values.{key}": [{"code": "invalid_type", "message": message}]},
+        )
+    return "" if value is None else str(value)
 
 
 def _who(profile: Any) -> Any:

@@ -15,7 +15,9 @@ from urllib.parse import quote
 from flask import Request, Response
 from marshmallow import ValidationError, fields
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
+from ..mapping import check_placeholders
 from ..offer import OfferSchema
 from ..outcomes import failure_error
 from ..relay import Settled, Submission
@@ -32,6 +34,15 @@ from .base import (
     request_api_key,
 )
 from .loose import blank, normalise_key
+from .routedoc import (
+    ACCEPTED_202,
+    ERROR_ANSWERS,
+    HUBSPOT_SIGNED,
+    KEYED,
+    Answer,
+    RouteDoc,
+    errors,
+)
 
 # The action's select fields that choose which other fields apply (the definition shows only
 # the chosen one's fields): control → {option: the fields it shows}. Fields of another option,
@@ -69,25 +80,32 @@ FAIL_CODES = ("INVALID_PHONE", "INVALID_OFFER", "KALEYRA_ACCOUNT_ERROR", *ERROR_
 
 
 class _Origin(PlatformSchema):
-    portalId = fields.Integer()
-    actionDefinitionId = fields.Integer()
-    actionDefinitionVersion = fields.Integer()
+    portalId = f.Integer()
+    actionDefinitionId = f.Integer()
+    actionDefinitionVersion = f.Integer()
 
 
 class _CrmObject(PlatformSchema):
     objectId = fields.Raw()
-    objectType = fields.String()
-    properties = fields.Dict(load_default=dict)
+    objectType = f.String()
+    properties = f.Object(load_default=dict)
 
 
 class HubSpotActionRequest(PlatformSchema):
     """The body HubSpot posts to a custom workflow action's ``actionUrl``."""
 
-    callbackId = fields.String(required=True)
+    callbackId = f.Identifier(required=True)
     origin = fields.Nested(_Origin, load_default=dict)
-    context = fields.Dict(load_default=dict)
+    context = f.Object(load_default=dict)
     object = fields.Nested(_CrmObject, load_default=dict)
-    inputFields = fields.Dict(load_default=dict)
+    inputFields = f.Object(
+        load_default=dict,
+        metadata={
+            "description": "The action's input fields: the offer's fields, plus the "
+            "header_type and expiry_type choices.",
+            "openapi": {"allOf": [{"$ref": "#/components/schemas/HubSpotInputFields"}]},
+        },
+    )
 
 
 def signed_uri(request: Request, public_url: str | None) -> str:
@@ -153,6 +171,23 @@ class HubSpotAction(HubSpotSigned):
     name = "hubspot_action"
     path = "/hooks/hubspot/action"
     summary = "HubSpot custom workflow action (signed v3, or v2)."
+    doc = RouteDoc(
+        body={"application/json": HubSpotActionRequest},
+        answers={
+            200: Answer(
+                "SUCCESS, or FAIL_CONTINUE with an errorCode the definition labels",
+                "HubSpotActionResponse",
+            ),
+            **errors(400, 401, 413),
+            429: Answer("An identical call in flight, or Kaleyra's rate limit: HubSpot "
+                        "retries", retry_after=True),
+            502: Answer("Kaleyra answered an undocumented error: HubSpot retries",
+                        retry_after=True),
+            503: Answer("Kaleyra unavailable, or HUBSPOT_CLIENT_SECRET not set: HubSpot "
+                        "retries", retry_after=True),
+        },
+        security=HUBSPOT_SIGNED,
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         """The signature proves HubSpot sent it; the portal picks the connection."""
@@ -176,7 +211,9 @@ class HubSpotAction(HubSpotSigned):
             if phone is not None:
                 inputs["to"] = phone
         offer = self.offer(inputs, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=envelope["callbackId"])
+        return self.submission(
+            offer, tenant, delivery_id=envelope["callbackId"], delivery_field="callbackId"
+        )
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event
@@ -216,7 +253,7 @@ def apply_choices(inputs: dict[str, Any]) -> dict[str, Any]:
         chosen = inputs.pop(control)
         if blank(chosen):
             continue
-        if chosen not in options:
+        if not isinstance(chosen, str) or chosen not in options:
             message = f"Must be one of {', '.join(options)}."
             raise InvalidInput(
                 f"{control}: {message}",
@@ -252,6 +289,17 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
     wa_source = "hubspot"
     path = "/hooks/hubspot/webhook"
     summary = "HubSpot workflow 'Send a webhook' (signed, or API key)."
+    doc = RouteDoc(
+        body={"application/json": {"type": "object", "description": "The CRM record."}},
+        body_required=False,
+        answers={202: ACCEPTED_202, **ERROR_ANSWERS},
+        security=(*HUBSPOT_SIGNED, *KEYED, ("apiKeyQuery",)),
+        query_offer=True,
+        query={"portalId": "When signed: the HubSpot portal (picks the connection)."},
+        description="The record in the body; offer fields (the Offer's names) as query "
+        "parameters, where {{property}} is filled from the record; to defaults to the "
+        "record's WhatsApp, mobile or phone number.",
+    )
 
     def authenticate(self, request: Request) -> Tenant:
         """Signed (the ``portalId`` query parameter picks the connection when there are many),
@@ -293,8 +341,12 @@ class HubSpotWebhook(HubSpotSigned, ApiPlatform):
         return self.submission(self.offer(inputs, tenant, loose=True), tenant)
 
 
+_PROPERTY = re.compile(r"^(?:properties\.)?[A-Za-z0-9_]+$")
+
+
 def _fill(key: str, template: str, props: dict[str, Any]) -> str:
     """Fill ``{{property}}`` from the record; an empty one is an error, never a dropped value."""
+    check_placeholders(key, template, _PROPERTY)
     empty = [m.group(1) for m in _PLACEHOLDER.finditer(template) if blank(props.get(m.group(1)))]
     if empty:
         message = f"{{{{{empty[0]}}}}} is empty for this record, so {key} would be blank."

@@ -11,16 +11,24 @@ delivery id, a repeat is recognised by the lead and the offer's content within t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Request, Response
 
 from ..errors import ConnectorError, MalformedBody
 from ..relay import Settled, Submission
-from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, Tenant, json_response, read_json_or_form
+from .base import (
+    ACCEPTED_OR_ON_ITS_WAY,
+    Platform,
+    Tenant,
+    json_response,
+    read_json,
+    read_json_or_form,
+)
 from .loose import blank
+from .routedoc import KEYED, Answer, RouteDoc
 
+LEAD = {"type": "object", "description": "The lead: ProspectID, FirstName, Phone, Mobile, mx_*."}
 PHONE_FIELDS = ("Mobile", "Phone", "mx_WhatsApp_Number", "mx_Whatsapp_Number")
 
 
@@ -35,6 +43,18 @@ class LeadSquaredPlatform(Platform):
     methods = ("POST", "HEAD")
     summary = "LeadSquared lead webhooks (JSON, form or text; X-Api-Key header; always 200)."
     always_async = True
+    doc = RouteDoc(
+        body={
+            "application/json": LEAD,
+            "application/x-www-form-urlencoded": LEAD,
+            "text/plain": {"type": "string", "description": "The lead as JSON text."},
+        },
+        answers={200: Answer("Success once stored and queued, else Error with the reason",
+                             "LeadSquaredAnswer")},
+        security=KEYED,
+        query_offer=True,
+        description="Also answers HEAD (LeadSquared's handshake) with 200.",
+    )  # fmt: skip
 
     def handle(self, request: Request) -> Response:
         if request.method == "HEAD":  # LeadSquared's handshake
@@ -51,10 +71,7 @@ class LeadSquaredPlatform(Platform):
         """JSON or form; a text/plain body is JSON text. ``Before``/``After`` (field-update
         events) give the lead as it is after the change."""
         if request.mimetype == "text/plain":
-            try:
-                data: Any = json.loads(request.get_data(cache=True))
-            except ValueError:
-                raise MalformedBody("The body is not JSON (nor a form).") from None
+            data: Any = read_json(request)
         else:
             data = read_json_or_form(request)
         if isinstance(data, dict) and isinstance(data.get("After"), dict):

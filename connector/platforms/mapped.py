@@ -29,13 +29,31 @@ from .base import (
     read_json_or_form,
     request_api_key,
 )
+from .routedoc import ERROR_ANSWERS, KEYED, Answer, RouteDoc
 
 CREDENTIAL_PARAMS = ("api_key", "apikey", "token")
+COMPOSED = {"type": "object", "description": "The body the user composed (read via the mapping)."}
 
 
 class MappedPlatform(Platform):
     mapping_name: ClassVar[str]
     always_async = True
+    doc = RouteDoc(
+        body={"application/json": COMPOSED, "application/x-www-form-urlencoded": COMPOSED},
+        body_required=False,
+        answers={
+            200: Answer(
+                "Stored and queued (a mapping with each: every message, under messages)",
+                {"oneOf": [{"$ref": "#/components/schemas/Accepted"},
+                           {"$ref": "#/components/schemas/Batch"}]},
+            ),
+            **ERROR_ANSWERS,
+        },
+        security=(*KEYED, ("apiKeyQuery",)),
+        query_offer=True,
+        description="Without a mapping the body is read as the offer (tolerant names). The "
+        "query string is part of the body; ?api_key=, ?apikey= or ?token= may carry the key.",
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         key = request_api_key(request) or next(
@@ -84,9 +102,12 @@ class MappedPlatform(Platform):
         inputs, dedupe = mapping.apply(record)
         try:
             offer = self.offer(inputs, tenant, loose=True)
+            submission = self.submission(
+                offer, tenant, delivery_id=dedupe, delivery_field="dedupe_key"
+            )
         except InvalidInput as error:
             raise mapping.explain(error) from None
-        return replace(self.submission(offer, tenant, delivery_id=dedupe), respond_async=True)
+        return replace(submission, respond_async=True)
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:  # handle reads many
         raise NotImplementedError

@@ -25,17 +25,21 @@ from defusedxml.common import DefusedXmlException
 from flask import Request, Response
 from marshmallow import ValidationError, fields, pre_load
 
-from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from .. import fields as f
+from ..errors import Coded, ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..jsonio import encode_text
 from ..logs import log
 from ..relay import Submission
 from .base import Platform, PlatformSchema, Tenant
 from .loose import BODY_N, normalise_key
+from .routedoc import Answer, RouteDoc
 
 logger = logging.getLogger("connector.salesforce")
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 PHONE_FIELDS = ("MobilePhone", "Mobile", "Phone", "WhatsApp_Number__c", "WhatsApp__c")
 MAX_NOTIFICATIONS = 100
+XML = {"type": "string", "format": "xml"}
 
 
 def local(tag: str) -> str:
@@ -49,19 +53,31 @@ def child_text(element: Element, name: str) -> str | None:
     return None
 
 
+def notification_count(notifications: list[Any]) -> None:
+    """A validator raises (marshmallow 4 ignores a validator's False): 1 to 100 notifications."""
+    if not notifications:
+        raise ValidationError(Coded("empty", "Must hold at least one notification."))
+    if len(notifications) > MAX_NOTIFICATIONS:
+        raise ValidationError(
+            Coded(
+                "too_many",
+                f"Must hold at most {MAX_NOTIFICATIONS} notifications (Salesforce's limit per "
+                f"message); got {len(notifications)}.",
+            )
+        )
+
+
 class _Notification(PlatformSchema):
-    Id = fields.String(required=True)
-    sObject = fields.Dict(required=True)
+    Id = f.String(required=True)
+    sObject = f.Object(required=True)
 
 
 class OutboundMessage(PlatformSchema):
     """The parsed envelope: the org, the action and each notification's record fields."""
 
-    OrganizationId = fields.String(required=True)
-    ActionId = fields.String(load_default=None)
-    Notification = fields.List(
-        fields.Nested(_Notification), required=True, validate=lambda n: 0 < len(n) <= 100
-    )
+    OrganizationId = f.String(required=True)
+    ActionId = f.String(load_default=None)
+    Notification = f.List(fields.Nested(_Notification), required=True, validate=notification_count)
 
     @pre_load
     def from_xml(self, root: Any, **kwargs: Any) -> dict[str, Any]:
@@ -117,7 +133,7 @@ def soap_fault(fault_code: str, message: str, status: int) -> Response:
         f"<soapenv:Fault><faultcode>soapenv:{fault_code}</faultcode>"
         f"<faultstring>{text}</faultstring></soapenv:Fault>"
     )
-    return Response(body, status=status, mimetype="text/xml")
+    return Response(encode_text(body), status=status, mimetype="text/xml")
 
 
 class SalesforcePlatform(Platform):
@@ -126,6 +142,19 @@ class SalesforcePlatform(Platform):
     path = "/hooks/salesforce"
     summary = "Salesforce Outbound Messaging (SOAP; up to 100 notifications, one Ack)."
     always_async = True
+    doc = RouteDoc(
+        body={"text/xml": {"type": "string", "description": "A SOAP envelope whose body is a "
+                           f"notifications element ({OUTBOUND_NS})."}},
+        answers={
+            200: Answer("The Ack, once every notification is stored", XML, "text/xml"),
+            400: Answer("A SOAP fault (Client): unreadable XML, or 0 or over 100 "
+                        "notifications", XML, "text/xml"),
+            401: Answer("A SOAP fault (Client): OrganizationId not connected", XML, "text/xml"),
+            503: Answer("A SOAP fault (Server): the store is not available", XML, "text/xml"),
+        },
+        security=(),
+        description="No signature: OrganizationId must be one a connection lists.",
+    )  # fmt: skip
 
     def handle(self, request: Request) -> Response:
         try:
@@ -144,7 +173,8 @@ class SalesforcePlatform(Platform):
         raw = request.get_data(cache=True)
         try:
             root = SafeXML.fromstring(raw, forbid_dtd=True)
-        except (SafeXML.ParseError, DefusedXmlException, ValueError) as exc:
+        except (SafeXML.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+            # LookupError: an XML declaration naming an encoding Python does not know
             raise MalformedBody(f"The body is not a readable SOAP message: {exc}") from None
         try:
             message: dict[str, Any] = OutboundMessage().load(root)

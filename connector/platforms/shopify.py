@@ -20,14 +20,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 
 from flask import Request, Response
 from marshmallow import ValidationError, fields
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, MalformedBody, Unauthorized
+from ..jsonio import JsonRefused, parse_json
 from ..logs import log
 from ..relay import Settled, Submission
 from .api import ApiPlatform
@@ -40,6 +41,7 @@ from .base import (
     read_json,
 )
 from .loose import BODY_N, blank, normalise_key
+from .routedoc import ACCEPTED_200, ERROR_ANSWERS, SHOPIFY_SIGNED, Answer, RouteDoc, errors
 
 logger = logging.getLogger("connector.shopify")
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
@@ -94,6 +96,24 @@ class ShopifyWebhook(ShopifySigned):
     name = "shopify"
     path = "/hooks/shopify"
     summary = "Shopify webhooks: orders/create, checkouts/create, customers/create (HMAC)."
+    doc = RouteDoc(
+        body={"application/json": {"type": "object", "description": "The REST resource."}},
+        answers={
+            200: Answer(
+                "Stored and queued; or not_sent with the reason (a 4xx would make Shopify "
+                "retry a record that will never fit, then drop the webhook)",
+                {"oneOf": [{"$ref": "#/components/schemas/Accepted"},
+                           {"$ref": "#/components/schemas/NotSent"}]},
+            ),
+            **errors(400, 401, 409, 413, 503),
+        },
+        security=SHOPIFY_SIGNED,
+        query_offer=True,
+        headers=("X-Shopify-Shop-Domain", "X-Shopify-Topic", "X-Shopify-Webhook-Id"),
+        description="The phone comes from the customer, the billing or the shipping address; "
+        "the offer's other fields from the connection's defaults, its mapping or the query "
+        "(?template_name=lto_cart&body_1={{customer.first_name}}).",
+    )  # fmt: skip
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         record = read_json(request)
@@ -103,7 +123,9 @@ class ShopifyWebhook(ShopifySigned):
             "X-Shopify-Event-Id"
         )
         offer = self.offer_from_record(record, request.args, tenant, phone_of)
-        return self.submission(offer, tenant, delivery_id=delivery)
+        return self.submission(
+            offer, tenant, delivery_id=delivery, delivery_field="X-Shopify-Webhook-Id"
+        )
 
     def respond(self, settled: Settled) -> Response:
         return json_response(accepted_body(settled), 200)
@@ -118,28 +140,46 @@ class ShopifyWebhook(ShopifySigned):
         return super().respond_error(error)
 
 
-class _FlowAction(PlatformSchema):
-    shopify_domain = fields.String(load_default=None)
-    action_run_id = fields.String(required=True)
-    handle = fields.String(load_default=None)
-    properties = fields.Dict(required=True)
+class FlowActionRequest(PlatformSchema):
+    """What Shopify Flow posts to an action's ``runtime_url``."""
+
+    shop_id = fields.Raw(load_default=None)
+    shopify_domain = f.String(load_default=None)
+    action_run_id = f.Identifier(required=True)
+    action_definition_id = f.String(load_default=None)
+    handle = f.String(load_default=None)
+    properties = f.Object(
+        required=True,
+        metadata={
+            "description": "The offer's fields as the merchant filled them (others ignored).",
+            "openapi": {"allOf": [{"$ref": "#/components/schemas/LooseOffer"}]},
+        },
+    )
 
 
 class ShopifyFlow(ShopifySigned):
     name = "shopify_flow"
     path = "/hooks/shopify/flow"
     summary = "Shopify Flow action 'Send WhatsApp limited-time offer' (HMAC)."
+    doc = RouteDoc(
+        body={"application/json": FlowActionRequest},
+        answers={200: ACCEPTED_200, **ERROR_ANSWERS},
+        security=SHOPIFY_SIGNED,
+    )
 
     def shop_domain(self, request: Request) -> str | None:
+        """The body's ``shopify_domain``, read before the signature is checked: a body that is
+        not JSON this connector reads, or a domain that is not text, names no shop."""
         try:
-            data = json.loads(request.get_data(cache=True) or b"{}")
-        except ValueError:
+            data = parse_json(request.get_data(cache=True) or b"{}")
+        except JsonRefused:
             return None
-        return data.get("shopify_domain") if isinstance(data, dict) else None
+        domain = data.get("shopify_domain") if isinstance(data, dict) else None
+        return domain if isinstance(domain, str) else None
 
     def parse(self, request: Request, tenant: Tenant) -> Submission:
         try:
-            action = _FlowAction().load(read_json(request))
+            action = FlowActionRequest().load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         # Flow also sends its reference fields (customer_id, ...): only offer fields are read
@@ -150,7 +190,9 @@ class ShopifyFlow(ShopifySigned):
             if normalise_key(k) in offer_fields or BODY_N.match(normalise_key(k))
         }
         offer = self.offer(inputs, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=action["action_run_id"])
+        return self.submission(
+            offer, tenant, delivery_id=action["action_run_id"], delivery_field="action_run_id"
+        )
 
     def respond(self, settled: Settled) -> Response:
         if settled.event.status not in ACCEPTED_OR_ON_ITS_WAY:

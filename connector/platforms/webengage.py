@@ -10,16 +10,17 @@ connection's default offer lifetime. ``metadata.messageId`` is the dedupe key. A
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Request, Response
 from marshmallow import ValidationError, fields, post_load
 
+from .. import fields as f
 from ..errors import ConnectorError, InvalidInput, Unauthorized
 from ..relay import Settled, Submission
+from ..signatures import basic_credentials
 from .base import ACCEPTED_OR_ON_ITS_WAY, Platform, PlatformSchema, Tenant, json_response, read_json
+from .routedoc import Answer, RouteDoc
 
 SUPPORTED_VERSIONS = ("1.0",)
 INVALID_NUMBER = 2003
@@ -50,32 +51,32 @@ def source_name(field: str) -> str:
 
 
 class _TemplateData(PlatformSchema):
-    templateName = fields.String(required=True)
-    templateVariables = fields.List(fields.Raw(), load_default=list)
-    language = fields.String(load_default=None)
-    type = fields.String(load_default="TEXT")
-    mediaUrl = fields.String(load_default=None)
-    buttonUrlParam = fields.String(load_default=None)
-    copyCodeText = fields.String(load_default=None)
+    templateName = f.String(required=True)
+    templateVariables = f.List(fields.Raw(allow_none=True), load_default=list)  # offer rules
+    language = f.String(load_default=None)
+    type = f.String(load_default="TEXT")
+    mediaUrl = f.String(load_default=None)
+    buttonUrlParam = f.String(load_default=None)
+    copyCodeText = f.String(load_default=None)
 
 
 class _WhatsAppData(PlatformSchema):
-    toNumber = fields.String(required=True)
-    fromNumber = fields.String(load_default=None)
+    toNumber = f.String(required=True)
+    fromNumber = f.String(load_default=None)
     templateData = fields.Nested(_TemplateData, required=True)
-    customData = fields.Dict(load_default=dict)
+    customData = f.Object(load_default=dict)
 
 
 class _Metadata(PlatformSchema):
-    messageId = fields.String(load_default=None)
-    campaignType = fields.String(load_default=None)
+    messageId = f.Identifier(load_default=None)
+    campaignType = f.String(load_default=None)
     timestamp = fields.Raw(load_default=None)
 
 
 class WebEngageMessage(PlatformSchema):
     """One WSP request → the canonical offer's fields (plus ``messageId``)."""
 
-    version = fields.String(required=True)
+    version = f.String(required=True, metadata={"enum": list(SUPPORTED_VERSIONS)})
     whatsAppData = fields.Nested(_WhatsAppData, required=True)
     metadata = fields.Nested(_Metadata, load_default=dict)
 
@@ -88,7 +89,7 @@ class WebEngageMessage(PlatformSchema):
             "to": wa["toNumber"],
             "template_name": template["templateName"],
             "language": template["language"],
-            "body_params": [str(v) for v in template["templateVariables"]],
+            "body_params": template["templateVariables"],  # the offer's rules check each
             "url_param": template["buttonUrlParam"],
             "coupon_code": template["copyCodeText"],
             "expires_at": custom.get("offer_expires_at"),
@@ -111,19 +112,28 @@ class WebEngagePlatform(Platform):
     path = "/hooks/webengage"
     summary = "WebEngage WhatsApp Service Provider (WSP) integration (Bearer or Basic auth)."
     always_async = True
+    doc = RouteDoc(
+        body={"application/json": WebEngageMessage},
+        answers={
+            200: Answer("whatsapp_accepted once stored and queued, or whatsapp_rejected with "
+                        "its statusCode", "WebEngageAnswer"),
+            400: Answer("Unknown version (statusCode 2010, supportedVersion)", "WebEngageAnswer"),
+            401: Answer("Invalid credentials", "WebEngageAnswer"),
+            429: Answer("Throttled (statusCode 2015): WebEngage retries", "WebEngageAnswer",
+                        retry_after=True),
+        },
+        security=(("bearer",), ("basic",)),
+    )  # fmt: skip
 
     def authenticate(self, request: Request) -> Tenant:
         connections = self.runtime.connections
         header = request.headers.get("Authorization", "")
+        credentials = basic_credentials(header)
         found = None
         if header[:7].lower() == "bearer ":
             found = connections.by_api_key(header[7:].strip())
-        elif header[:6].lower() == "basic ":
-            try:
-                user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-                found = connections.by_basic(user, password)
-            except (binascii.Error, UnicodeDecodeError):
-                found = None
+        elif credentials is not None:
+            found = connections.by_basic(*credentials)
         return self.tenant(
             found, "Invalid credentials: send 'Authorization: Bearer <API key>' or Basic auth"
         )
@@ -143,7 +153,9 @@ class WebEngagePlatform(Platform):
             raise InvalidInput.from_messages(exc.messages) from None
         message_id = message.pop("messageId", None)
         offer = self.offer(message, tenant, loose=True)
-        return self.submission(offer, tenant, delivery_id=message_id)
+        return self.submission(
+            offer, tenant, delivery_id=message_id, delivery_field="metadata.messageId"
+        )
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event
@@ -165,7 +177,9 @@ class WebEngagePlatform(Platform):
         if isinstance(error, InvalidInput):
             if "to" in error.errors:
                 code = INVALID_NUMBER
-            elif error.code == "template_mismatch" or "body_params" in error.errors:
+            elif error.code == "template_mismatch" or any(
+                name.split(".")[0] == "body_params" for name in error.errors
+            ):
                 code = TEMPLATE_MISMATCH
             else:
                 code = INVALID_TEMPLATE_DATA

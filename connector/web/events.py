@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -12,6 +13,8 @@ from ..fields import mask_phone
 from ..platforms.base import json_response, request_api_key
 from ..signatures import api_key_matches
 from ..store import Event
+
+EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")  # what the store issues; nothing else is looked up
 
 
 def event_view(event: Event, attempts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,6 +67,13 @@ def events_blueprint() -> Blueprint:
     def not_found(event_id: str) -> ConnectorError:
         return ConnectorError(f"No event {event_id[:60]!r}", status=404, code="not_found")
 
+    def known_shape(event_id: str) -> str:
+        """An id the store could have issued; anything else (a NUL PostgreSQL refuses in a
+        query, 300 characters ...) is a 404 without a query."""
+        if not EVENT_ID.fullmatch(event_id):
+            raise not_found(event_id)
+        return event_id
+
     @bp.get("/v1/events/<event_id>")
     def get_event(event_id: str) -> Response:
         runtime = current_app.extensions["lto"]
@@ -72,7 +82,7 @@ def events_blueprint() -> Blueprint:
         caller = runtime.connections.by_api_key(key) or runtime.connections.open
         if not admin and caller is None:
             raise Unauthorized("This needs an API key in 'Authorization: Bearer' or 'X-Api-Key'")
-        event = runtime.store.get(event_id)
+        event = runtime.store.get(known_shape(event_id))
         if event is None or (not admin and event.account != caller.account.name):
             raise not_found(event_id)  # another connection's events are not this caller's
         return json_response(event_view(event, runtime.store.attempts_of(event.id)))
@@ -81,7 +91,7 @@ def events_blueprint() -> Blueprint:
     def replay_event(event_id: str) -> Response:
         runtime = current_app.extensions["lto"]
         require(runtime.settings.admin_keys, "an admin key (CONNECTOR_ADMIN_KEYS)")
-        event = runtime.store.replay(event_id, int(time.time() * 1000))
+        event = runtime.store.replay(known_shape(event_id), int(time.time() * 1000))
         if event is None:
             current = runtime.store.get(event_id)
             if current is None:

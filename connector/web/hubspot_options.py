@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError, fields
 
+from .. import fields as f
 from ..errors import InvalidInput, Unauthorized
 from ..platforms.base import PlatformSchema, json_response, read_json
 from ..platforms.hubspot import verify_signature
@@ -19,21 +20,21 @@ PAGE = 50
 
 
 class _FetchOptions(PlatformSchema):
-    q = fields.String(load_default="", allow_none=True)
+    q = f.String(load_default="", allow_none=True)
     after = fields.Raw(load_default=None, allow_none=True)
 
 
 class _Origin(PlatformSchema):
-    portalId = fields.Integer(load_default=None)
+    portalId = f.Integer(load_default=None)
 
 
-class OptionsRequest(PlatformSchema):
+class HubSpotOptionsRequest(PlatformSchema):
     """What HubSpot posts to an ``optionsUrl``."""
 
-    portalId = fields.Integer(load_default=None)
+    portalId = f.Integer(load_default=None)
     origin = fields.Nested(_Origin, load_default=dict)
-    inputFieldName = fields.String(load_default=None)
-    inputFields = fields.Dict(load_default=dict)
+    inputFieldName = f.String(load_default=None)
+    inputFields = f.Object(load_default=dict)
     fetchOptions = fields.Nested(_FetchOptions, load_default=dict, allow_none=True)
 
 
@@ -45,7 +46,7 @@ def hubspot_options_blueprint() -> Blueprint:
         runtime = current_app.extensions["lto"]
         verify_signature(runtime, request)
         try:
-            body = OptionsRequest().load(read_json(request))
+            body = HubSpotOptionsRequest().load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         portal = body["portalId"] or body["origin"].get("portalId")

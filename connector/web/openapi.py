@@ -1,7 +1,16 @@
-"""``GET /openapi.json``: the OpenAPI document, built from the same marshmallow schemas."""
+"""``GET /openapi.json``: the OpenAPI document, built from the same schemas the routes use.
+
+Every hook is described as it is: its platform's own request body (``Platform.doc``, next to
+the platform), its answers in the platform's format and status conventions, and the security
+that lets a call in. The offer's rules (lengths, patterns, Meta's language codes, one expiry and
+one header at most) are written into the ``Offer`` schema from the fields that enforce them, so
+a generated client or a fuzzer meets the server's truth.
+"""
 
 from __future__ import annotations
 
+import copy
+import itertools
 from typing import Any
 
 from apispec import APISpec
@@ -11,189 +20,321 @@ from marshmallow import Schema, fields
 
 from .. import __version__
 from .. import fields as f
-from ..offer import OfferSchema
+from ..jsonio import dump_json
+from ..languages import LANGUAGE_CODES
+from ..offer import HEADER_FIELDS, OfferSchema
 from ..platforms import Platform
-from ..platforms.base import json_response
-from ..platforms.hubspot import HubSpotActionRequest
+from ..platforms.hubspot import CHOICES
+from ..platforms.routedoc import KEYED, Answer, RouteDoc, SchemaRef, errors
+from .hubspot_options import HubSpotOptionsRequest
+from .openapi_schemas import ANSWERS, ref
 
-
-class AcceptedSchema(Schema):
-    id = fields.String(metadata={"description": "The connector's event id."})
-    status = fields.String(metadata={"example": "accepted"})
-    message_id = fields.String(metadata={"description": "Kaleyra's message id."})
-    wa_source = fields.String()
-    sandbox = fields.Boolean()
-    replayed = fields.Boolean(metadata={"description": "True when a repeat was answered."})
-
-
-class FieldErrorSchema(Schema):
-    code = fields.String()
-    message = fields.String()
-
-
-class ErrorSchema(Schema):
-    code = fields.String(metadata={"example": "invalid_phone"})
-    status = fields.Integer()
-    message = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FieldErrorSchema)))
-
-
-class HubSpotOutputFieldsSchema(Schema):
-    hs_execution_state = fields.String(metadata={"enum": ["SUCCESS", "FAIL_CONTINUE"]})
-    message_id = fields.String()
-    event_id = fields.String()
-    status = fields.String()
-    errorCode = fields.String(
-        metadata={"enum": ["INVALID_PHONE", "INVALID_OFFER", "KALEYRA_REJECTED",
-                           "KALEYRA_ACCOUNT_ERROR", "KALEYRA_LOW_BALANCE",
-                           "DELIVERY_UNCERTAIN", "IDEMPOTENCY_CONFLICT"]}
-    )  # fmt: skip
-    errorMessage = fields.String()
-
-
-class HubSpotActionResponseSchema(Schema):
-    outputFields = fields.Nested(HubSpotOutputFieldsSchema)
-
-
-ERROR_STATUSES = {
-    "400": "Body is not JSON (or not a form)",
-    "401": "Unauthenticated, or Kaleyra refused the account's credentials (RBC001)",
-    "402": "Kaleyra: low balance (E110)",
-    "403": "Kaleyra: sender not on the account, or API not enabled (WA401, WA-401)",
-    "409": "idempotency_key reused for another offer, or an identical call still in flight",
-    "422": "Invalid offer (every field named), or Kaleyra refused the payload (WA400)",
-    "429": "Kaleyra rate-limited the account; retry after Retry-After",
-    "503": "Kaleyra unavailable or unreachable; retry after Retry-After",
-    "504": "Sent, but Kaleyra did not answer: delivery uncertain, not resent",
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "A connection's API key."},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+    "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
+    "basic": {"type": "http", "scheme": "basic", "description": "A connection's credentials "
+              "(or any user with the API key as password)."},
+    "hubspotSignatureV3": {"type": "apiKey", "in": "header", "name": "X-HubSpot-Signature-v3",
+                           "description": "base64 HMAC-SHA256 of method, URI, body, timestamp."},
+    "hubspotTimestamp": {"type": "apiKey", "in": "header",
+                         "name": "X-HubSpot-Request-Timestamp"},
+    "hubspotSignatureV2": {"type": "apiKey", "in": "header", "name": "X-HubSpot-Signature"},
+    "hubspotSignatureVersion": {"type": "apiKey", "in": "header",
+                                "name": "X-HubSpot-Signature-Version"},
+    "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256",
+                    "description": "base64 HMAC-SHA256 of the raw body with the app secret."},
+}  # fmt: skip
+HEADERS = {
+    "Prefer": "respond-async: store and queue, answer at once; workers deliver.",
+    "Idempotency-Key": "Same as the idempotency_key field: repeats send one message.",
+    "X-Shopify-Shop-Domain": "The shop: picks the connection.",
+    "X-Shopify-Topic": "orders/create, checkouts/create, customers/create ...",
+    "X-Shopify-Webhook-Id": "The delivery's id: the dedupe key.",
 }
-PREFER = {
-    "in": "header",
-    "name": "Prefer",
+OFFER_QUERY = {
+    "name": "offer",
+    "in": "query",
     "required": False,
-    "schema": {"type": "string", "example": "respond-async"},
-    "description": "respond-async: store and queue, answer 202 at once; workers deliver.",
+    "style": "form",
+    "explode": True,
+    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    "description": "Offer fields as query parameters (template_name, body_1 ...); {{path}} is "
+    "filled from the body.",
+}
+DURATION = (
+    r"^\s*(\d{1,9}\s*[dhmsDHMS]|[Pp](\d+[Ww])?(\d+[Dd])?"
+    r"([Tt](\d+[Hh])?(\d+[Mm])?(\d+[Ss])?)?)\s*$"
+)
+BODY_PARAM = r"^(?!.* {5})[^\n\r\t]*$"  # no newline or tab, no run of 5 spaces (#132018)
+NAMES = {
+    "clevertap": "CleverTap",
+    "hubspot": "HubSpot",
+    "webengage": "WebEngage",
+    "hubspot_options": "HubSpotOptions",
+    "salesforce": "Salesforce",
+    "shopify": "Shopify",
 }
 
 
-def _special_fields(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+def schema_name(schema: Any) -> str:
+    """Component names: a platform's private nested schemas take the platform's name."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name: str = cls.__name__
+    if name.startswith("_"):
+        module = cls.__module__.rsplit(".", 1)[-1]
+        name = NAMES.get(module, module.title()) + name.lstrip("_")
+    return name
+
+
+def _openapi_metadata(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """A field may give its exact JSON schema in ``metadata["openapi"]``."""
+    extra: dict[str, Any] = field.metadata.get("openapi", {})
+    return extra
+
+
+def field_rules(field: fields.Field) -> dict[str, Any]:
+    """The JSON schema of one offer field: the rules its class enforces."""
     if isinstance(field, f.ExpiresAt):
-        return {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]}
+        return {"oneOf": [
+            {"type": "string", "format": "date-time", "minLength": 1},
+            {"type": "integer", "minimum": f.MS_THRESHOLD, "maximum": f.LATEST_EXPIRY_MS - 1},
+        ]}  # fmt: skip
     if isinstance(field, f.ExpiresIn):
-        return {"type": "string", "pattern": r"^(\d+[dhms]|P.+)$"}
+        return {"type": "string", "pattern": DURATION}
     if isinstance(field, f.Phone):
-        return {"type": "string", "format": "phone"}
+        return {"type": "string", "format": "phone", "minLength": 1, "pattern": r"\d"}
+    if isinstance(field, f.Language):
+        return {"type": "string", "enum": sorted(LANGUAGE_CODES)}
+    if isinstance(field, f.MediaUrl):
+        return {"type": "string", "format": "uri", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$"}
+    if isinstance(field, f.BodyParams):
+        item = {"type": "string", "minLength": 1, "maxLength": 1024, "pattern": BODY_PARAM}
+        return {"anyOf": [
+            {"type": "array", "items": item, "maxItems": 100},
+            {"type": "string", "description": "A JSON array, or values separated by commas."},
+        ]}  # fmt: skip
+    if isinstance(field, f.Text):
+        rules: dict[str, Any] = {"type": "string"}
+        if field.min_length:
+            rules["minLength"] = field.min_length
+        if field.max_length is not None:
+            rules["maxLength"] = field.max_length
+        if field.pattern is not None:
+            rules["pattern"] = f"^(?:{field.pattern.pattern})$"
+        return rules
     return {}
 
 
-def build_spec(platforms: list[Platform]) -> dict[str, Any]:
-    plugin = MarshmallowPlugin()
-    spec = APISpec(
-        title="Kaleyra LTO connector",
-        version=__version__,
-        openapi_version="3.0.3",
-        plugins=[plugin],
-        info={"description": "WhatsApp Limited-Time-Offer messages via Kaleyra."},
-        components={
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-            }
-        },
+def offer_schemas(generated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``Offer`` with every field's rules, at most one expiry and one header; ``LooseOffer`` (the
+    tolerant input of automation tools) and HubSpot's input fields built on it."""
+    offer = copy.deepcopy(generated)
+    for name, field in OfferSchema().fields.items():
+        keep = {k: v for k, v in offer["properties"][name].items() if k in ("description",
+                                                                          "example")}  # fmt: skip
+        offer["properties"][name] = {**field_rules(field), **keep}
+    conflicts = [["expires_at", "expires_in"], *map(list, itertools.combinations(HEADER_FIELDS, 2))]
+    offer["not"] = {"anyOf": [{"required": pair} for pair in conflicts]}
+    offer["description"] = (
+        "One LTO message. Unknown fields are refused; give expires_at or expires_in, not "
+        "both, and one header at most. Regional language variants of a listed language "
+        "(xx_YY) are accepted too."
     )
-    plugin.converter.add_attribute_function(_special_fields)  # type: ignore[union-attr]
-    spec.components.schema("Offer", schema=OfferSchema)
-    spec.components.schema("Accepted", schema=AcceptedSchema)
-    spec.components.schema("Error", schema=ErrorSchema)
-    spec.components.schema("HubSpotActionRequest", schema=HubSpotActionRequest)
-    spec.components.schema("HubSpotActionResponse", schema=HubSpotActionResponseSchema)
-    error = {"content": {"application/json": {"schema": "Error"}}}
-    bodies = {"hubspot_action": "HubSpotActionRequest", "hubspot_webhook": None}
-    for platform in platforms:
-        body_schema = bodies.get(platform.name, "Offer")
-        if platform.name == "hubspot_action":
-            responses: dict[str, Any] = {
-                "200": {
-                    "description": "SUCCESS, or FAIL_CONTINUE with an errorCode",
-                    "content": {"application/json": {"schema": "HubSpotActionResponse"}},
-                },
-                "401": {"description": "Signature missing, wrong or stale", **error},
-                "429": {"description": "Identical call in flight or Kaleyra rate limit", **error},
-                "503": {"description": "Kaleyra unavailable: HubSpot retries", **error},
-            }
-        else:
-            responses = {
-                "202": {
-                    "description": "Accepted by Kaleyra (or stored and queued, with Prefer)",
-                    "content": {"application/json": {"schema": "Accepted"}},
-                },
-                **{code: {"description": text, **error} for code, text in ERROR_STATUSES.items()},
-            }
+    loose = copy.deepcopy(offer)
+    loose.pop("required", None)
+    loose["additionalProperties"] = True
+    loose["description"] = (
+        "The offer as automation tools send it: the Offer's fields, also under other names "
+        "(phone, template, coupon ...), as body_1..body_n, flattened a__b keys; blank values "
+        "are left out, and the connection's defaults fill template_name and the expiry. A "
+        "key that cannot be placed is refused."
+    )
+    choices = {
+        "type": "object",
+        "properties": {k: {"type": "string", "enum": list(v)} for k, v in CHOICES.items()},
+    }
+    return {
+        "Offer": offer,
+        "LooseOffer": loose,
+        "HubSpotInputFields": {"allOf": [ref("LooseOffer"), choices]},
+    }
+
+
+class _Document:
+    def __init__(self) -> None:
+        self.plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+        self.spec = APISpec(
+            title="Kaleyra LTO connector",
+            version=__version__,
+            openapi_version="3.0.3",
+            plugins=[self.plugin],
+            info={"description": "WhatsApp Limited-Time-Offer messages via Kaleyra, from "
+                  "marketing platforms: each hook speaks its platform's own format."},
+            components={"securitySchemes": SECURITY_SCHEMES},
+        )  # fmt: skip
+        self.plugin.converter.add_attribute_function(_openapi_metadata)  # type: ignore[union-attr]
+        self.spec.components.schema("Offer", schema=OfferSchema)
+        for name, schema in ANSWERS.items():
+            self.spec.components.schema(name, schema)
+
+    def schema(self, given: SchemaRef | None) -> dict[str, Any]:
+        if isinstance(given, str):
+            return ref(given)
+        if isinstance(given, type) and issubclass(given, Schema):
+            name = schema_name(given)
+            if name not in self.spec.components.schemas:
+                self.spec.components.schema(name, schema=given)
+            return ref(name)
+        return dict(given) if isinstance(given, dict) else {}
+
+    def answers(self, answers: dict[int, Answer] | Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for status, answer in sorted(answers.items()):
+            item: dict[str, Any] = {"description": answer.description}
+            if answer.schema is not None:
+                item["content"] = {answer.media: {"schema": self.schema(answer.schema)}}
+            if answer.retry_after:
+                item["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
+                }
+            out[str(status)] = item
+        return out
+
+    def route(self, platform: Platform) -> None:
+        doc: RouteDoc = platform.doc
+        parameters: list[dict[str, Any]] = [
+            {"in": "header", "name": name, "required": False, "schema": {"type": "string"},
+             "description": HEADERS[name]}
+            for name in doc.headers
+        ]  # fmt: skip
+        parameters += [
+            {"in": "query", "name": name, "required": False, "schema": {"type": "string"},
+             "description": text}
+            for name, text in doc.query.items()
+        ]  # fmt: skip
+        if doc.query_offer:
+            parameters.append(OFFER_QUERY)
         operation: dict[str, Any] = {
             "summary": platform.summary,
             "operationId": platform.name,
             "tags": [platform.wa_source],
-            "parameters": [PREFER],
-            "responses": responses,
+            "requestBody": {
+                "required": doc.body_required,
+                "content": {media: {"schema": self.schema(s)} for media, s in doc.body.items()},
+            },
+            "responses": self.answers(doc.answers),
+            "security": security(doc.security),
         }
-        if platform.name in ("api", "zapier"):
-            operation["security"] = [{"bearer": []}, {"apiKey": []}]
-        if body_schema:
-            content: dict[str, Any] = {"application/json": {"schema": body_schema}}
-            if platform.name == "zapier":
-                content["application/x-www-form-urlencoded"] = {"schema": body_schema}
-            operation["requestBody"] = {"required": True, "content": content}
-        if platform.name == "hubspot_webhook":
-            operation["description"] = (
-                "The record in the body; offer fields (the Offer schema's names) as query "
-                "parameters, where {{property}} is filled from the record."
-            )
-            operation["requestBody"] = {
-                "content": {"application/json": {"schema": {"type": "object"}}}
+        if doc.description:
+            operation["description"] = doc.description
+        if parameters:
+            operation["parameters"] = parameters
+        operations = {"post": operation}
+        if "HEAD" in platform.methods:
+            operations["head"] = {
+                "summary": f"{platform.summary.split('(')[0].strip()}: handshake",
+                "operationId": f"{platform.name}_handshake",
+                "tags": [platform.wa_source],
+                "responses": {"200": {"description": "Ready"}},
+                "security": [],
             }
-        spec.path(path=platform.path, operations={"post": operation})
-    event_id = {"in": "path", "name": "event_id", "required": True, "schema": {"type": "string"}}
-    spec.path(path="/v1/events/{event_id}", operations={"get": {
-        "summary": "One message: status, attempts (phone masked)", "parameters": [event_id],
-        "security": [{"bearer": []}, {"apiKey": []}],
-        "responses": {"200": {"description": "The event"},
-                      "404": {"description": "Unknown", **error}},
-    }})  # fmt: skip
-    spec.path(path="/v1/events/{event_id}/replay", operations={"post": {
-        "summary": "Queue a dead, uncertain or failed message again (admin key)",
-        "parameters": [event_id], "security": [{"bearer": []}, {"apiKey": []}],
-        "responses": {"202": {"description": "Queued"}, "404": {"description": "Unknown", **error},
-                      "409": {"description": "Not replayable in its status", **error}},
-    }})  # fmt: skip
-    keyed: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
-    spec.path(path="/v1/me", operations={"get": {
-        "summary": "The API key's connection: name, account, defaults (no secrets)",
-        "security": keyed, "responses": {"200": {"description": "The connection"},
-                                         "401": {"description": "Unknown key", **error}},
-    }})  # fmt: skip
-    spec.path(path="/v1/templates", operations={"get": {
-        "summary": "The connection's templates as a JSON array of {id, label, shape...}",
-        "security": keyed, "responses": {"200": {"description": "The templates"},
-                                         "401": {"description": "Unknown key", **error}},
-    }})  # fmt: skip
-    spec.path(path="/hooks/hubspot/options", operations={"post": {
-        "summary": "HubSpot optionsUrl: the portal's templates as HubSpot options (signed)",
-        "responses": {"200": {"description": "{options, after, searchable}"},
-                      "401": {"description": "Signature missing, wrong or stale", **error}},
-    }})  # fmt: skip
-    for path, summary in (("/healthz", "Liveness"), ("/readyz", "Readiness: store and upstream")):
-        spec.path(
-            path=path,
-            operations={"get": {"summary": summary, "responses": {"200": {"description": "OK"}}}},
+        self.spec.path(path=platform.path, operations=operations)
+
+    def others(self) -> None:
+        keyed = security(KEYED)
+        event_id = {"in": "path", "name": "event_id", "required": True,
+                    "schema": {"type": "string"}}  # fmt: skip
+        self.get("/v1/events/{event_id}", "One message: status, attempts (phone masked)", keyed,
+                 {200: Answer("The event", "Event"), **errors(401),
+                  404: Answer("No such event for this key")}, [event_id])  # fmt: skip
+        self.spec.path(path="/v1/events/{event_id}/replay", operations={"post": {
+            "summary": "Queue a dead, uncertain or failed message again (admin key)",
+            "operationId": "replay", "parameters": [event_id], "security": keyed,
+            "responses": self.answers({202: Answer("Queued again, same id", "Event"),
+                                       **errors(401), 404: Answer("No such event"),
+                                       409: Answer("Not replayable in its status")}),
+        }})  # fmt: skip
+        self.get(
+            "/v1/me",
+            "The API key's connection: name, account, defaults (no secrets)",
+            keyed,
+            {200: Answer("The connection", "Connection"), **errors(401)},
         )
-    return spec.to_dict()
+        self.get(
+            "/v1/templates",
+            "The connection's templates (a Zapier dropdown)",
+            keyed,
+            {200: Answer("The templates", "Templates"), **errors(401)},
+        )
+        self.spec.path(path="/hooks/hubspot/options", operations={"post": {
+            "summary": "HubSpot optionsUrl: the portal's templates as HubSpot options (signed)",
+            "operationId": "hubspot_options",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": self.schema(HubSpotOptionsRequest)}}},
+            "security": security((("hubspotSignatureV3", "hubspotTimestamp"),
+                                  ("hubspotSignatureV2", "hubspotSignatureVersion"))),
+            "responses": self.answers({200: Answer("The options", "HubSpotOptions"),
+                                       **errors(400, 401, 413),
+                                       422: Answer("A field of the request has the wrong type"),
+                                       503: Answer("HUBSPOT_CLIENT_SECRET is not set")}),
+        }})  # fmt: skip
+        self.get("/healthz", "Liveness", [], {200: Answer("The process runs", "Health")})
+        self.get("/readyz", "Readiness: the store answers; upstream kaleyra or sandbox", [],
+                 {200: Answer("Ready", "Readiness"),
+                  503: Answer("The store does not answer", "Readiness")})  # fmt: skip
+        self.get(
+            "/metrics",
+            "Prometheus figures, read from the store",
+            [],
+            {200: Answer("Prometheus text format", {"type": "string"}, "text/plain")},
+        )
+        self.get(
+            "/openapi.json", "This document", [], {200: Answer("OpenAPI 3", {"type": "object"})}
+        )
+
+    def get(
+        self,
+        path: str,
+        summary: str,
+        security_: list[dict[str, list[str]]],
+        answers: dict[int, Answer],
+        parameters: list[dict[str, Any]] | None = None,
+    ) -> None:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "operationId": path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+            .replace(".", "_"),
+            "security": security_,
+            "responses": self.answers(answers),
+        }  # fmt: skip
+        if parameters:
+            operation["parameters"] = parameters
+        self.spec.path(path=path, operations={"get": operation})
+
+
+def security(alternatives: tuple[tuple[str, ...], ...]) -> list[dict[str, list[str]]]:
+    """OpenAPI security requirements: any one alternative, all schemes of it together; none
+    at all is ``[]`` (the route needs no credential)."""
+    return [{scheme: [] for scheme in alternative} for alternative in alternatives]
+
+
+def build_spec(platforms: list[Platform]) -> dict[str, Any]:
+    document = _Document()
+    for platform in platforms:
+        document.route(platform)
+    document.others()
+    spec = document.spec.to_dict()
+    spec["components"]["schemas"].update(offer_schemas(spec["components"]["schemas"]["Offer"]))
+    return spec
 
 
 def openapi_blueprint(platforms: list[Platform]) -> Blueprint:
     bp = Blueprint("openapi", __name__)
-    document = build_spec(platforms)
+    document = dump_json(build_spec(platforms))
 
     @bp.get("/openapi.json")
-    def openapi() -> Response:
-        return json_response(document)
+    def openapi() -> Response:  # the document as it is: no sandbox flag added at its root
+        return Response(document, mimetype="application/json")
 
     return bp
