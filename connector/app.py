@@ -21,7 +21,7 @@ from .offer import OfferDefaults, OfferSchema, wall_clock_ms
 from .platforms import Runtime, build_platforms
 from .platforms.base import Tenant, http_error, json_response
 from .platforms.loose import LooseOfferSchema
-from .ratelimit import RateLimiter, RedisSlots, SqlSlots
+from .ratelimit import RateLimiter, slots_for
 from .relay import Relay
 from .retries import RetryPolicy
 from .store import EventStore
@@ -80,7 +80,7 @@ def build_runtime(settings: Settings, clock: Callable[[], int] = wall_clock_ms) 
         horizon_s=settings.retry_horizon_s,
         retry_uncertain=settings.retry_uncertain,
     )
-    slots = RedisSlots(settings.redis_url) if settings.redis_url else SqlSlots(store.db)
+    slots = slots_for(store.db, settings.redis_url)
     limiter = RateLimiter(slots, {c.account.name: c.account.rate for c in connections})
     deliverer = Deliverer(
         store,

@@ -116,12 +116,14 @@ def serve(bind: str, workers: int, threads: int, embedded_worker: bool) -> None:
     if embedded_worker:
         nice = str(EMBEDDED_WORKER_NICE)
         companions.append(Companion("delivery worker", [*python, "worker", "--nice", nice]))
-    for companion in companions:
-        companion.start()
     supervisor = Supervisor(companions)
     try:
+        commit.start()
         wait_for_socket(socket_path, commit)
-        os.environ["CONNECTOR_COMMIT_SOCKET"] = socket_path  # gunicorn's workers inherit it
+        # gunicorn's workers and the embedded worker write through it
+        os.environ["CONNECTOR_COMMIT_SOCKET"] = socket_path
+        for companion in companions[1:]:
+            companion.start()
         supervisor.start()
         Server(bind=bind, workers=workers, threads=threads, timeout_s=timeout_s).run()
     finally:
@@ -147,7 +149,7 @@ def commit_process(socket_path: str) -> None:
     "--threads",
     type=int,
     default=None,
-    show_default="64 (CONNECTOR_WORKER_THREADS)",
+    show_default="96 (CONNECTOR_WORKER_THREADS)",
     help="Requests in flight at most.",
 )
 @click.option("--nice", type=int, default=0, hidden=True, help="Lower this process's priority.")

@@ -10,13 +10,19 @@ is written without waiting for a disk flush, and if it is lost the pace simply s
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import redis
 from sqlalchemy import ColumnElement, case, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 
 from .store.engine import Database
@@ -37,8 +43,50 @@ def db_now_ms(conn: Connection) -> ColumnElement[Any]:
     return (func.julianday("now") - 2440587.5) * 86_400_000.0
 
 
+def slots_for(store_db: Database, redis_url: str | None) -> SlotStore:
+    """Where the pace is shared: Redis when given (hosts share it), else PostgreSQL's own table
+    (hosts sharing the store share it), else a file beside a SQLite store (one host)."""
+    if redis_url:
+        return RedisSlots(redis_url)
+    if not store_db.sqlite:
+        return SqlSlots(store_db)
+    database = make_url(store_db.url).database or "lto-connector.db"
+    return FileSlots(f"{Path(database).with_suffix('')}.pace")
+
+
+class FileSlots:
+    """Slots in a small file beside a SQLite store, shared by the processes of one host: each
+    reservation reads and rewrites it under ``flock`` (a few system calls, no database and no
+    flush: it is a pace, not a record; lost, the pace starts again)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = -1
+        self._pid = -1
+        self._lock = threading.Lock()
+
+    def reserve(self, account: str, interval_ms: float, count: int = 1) -> tuple[float, float]:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child opens its own descriptor
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                raw = os.pread(self._fd, 1 << 16, 0)
+                pace: dict[str, float] = json.loads(raw) if raw.strip() else {}
+                now = time.time() * 1000
+                first = max(float(pace.get(account, 0.0)), now)
+                pace[account] = first + interval_ms * count
+                data = json.dumps(pace).encode()
+                os.pwrite(self._fd, data, 0)
+                os.ftruncate(self._fd, len(data))
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return first, now
+
+
 class SqlSlots:
-    """Slots in the store's ``lto_rate_slots`` table (SQLite or PostgreSQL)."""
+    """Slots in the store's ``lto_rate_slots`` table (PostgreSQL: a row lock, no flush)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -144,3 +192,32 @@ class RateLimiter:
         first_ms, store_now_ms = self.slots.reserve(account, interval_ms, count)
         first = now + max(0.0, (first_ms - store_now_ms) / 1000)
         return [first + i * interval_ms / 1000 for i in range(count)]
+
+
+class Pacer:
+    """This worker's share of each account's send slots, booked in blocks from the shared rate
+    limiter (one round trip per block). A sender takes the next slot and sleeps until it; a
+    slot whose moment passed more than ``RateLimiter.LATE_S`` ago is dropped, not used: a late
+    send beside the slots after it would crowd them, and Kaleyra counts arrivals."""
+
+    def __init__(self, limiter: RateLimiter, block_s: float) -> None:
+        self.limiter = limiter
+        self.block_s = block_s
+        self._slots: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, account: str) -> None:
+        rate = self.limiter.rate(account)
+        if not rate:
+            return
+        with self._lock:
+            slots = self._slots.setdefault(account, deque())
+            stale = time.monotonic() - RateLimiter.LATE_S
+            while slots and slots[0] < stale:
+                slots.popleft()
+            if not slots:
+                slots.extend(self.limiter.reserve(account, max(1, round(rate * self.block_s))))
+            slot = slots.popleft()
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)

@@ -243,9 +243,7 @@ def test_replay_keeps_the_id_and_history(store: EventStore) -> None:
     attempt = {"event_id": event.id, "number": 1, "started_ms": event.created_ms,
                "latency_ms": 3.5, "outcome": "failed", "http_status": 400,
                "kaleyra_code": "WA400", "error_kind": "payload_rejected"}  # fmt: skip
-    store.finish(
-        event.id, "dead", attempt=attempt, error_kind="payload_rejected", error_code="WA400"
-    )
+    store.finish(event, "dead", attempt=attempt, error_kind="payload_rejected", error_code="WA400")
     assert store.replay(event.id + "x", event.created_ms) is None
     replayed = store.replay(event.id, event.created_ms + 10)
     assert replayed is not None and replayed.id == event.id

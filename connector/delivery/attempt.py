@@ -91,8 +91,8 @@ def attempt(store: EventStore, sender: Sender, event: Event) -> Event:
     outcome, row = send_logged(sender, event)
     if isinstance(outcome, KaleyraError):
         status = "uncertain" if outcome.kind == "uncertain" else "failed"
-        return store.finish(event.id, status, attempt=row, **error_values(outcome))
-    return store.finish(event.id, "accepted", attempt=row, **accepted_values(outcome))
+        return store.finish(event, status, attempt=row, **error_values(outcome))
+    return store.finish(event, "accepted", attempt=row, **accepted_values(outcome))
 
 
 def retry_failed(store: EventStore, sender: Sender, event_id: str, lease_ms: int) -> Event | None:

@@ -1,12 +1,15 @@
 """The delivery worker: the event table as the queue, worked in batches at each account's rate.
 
 One dispatcher thread claims each account's due events in batches (as many as the account's
-rate allows in the next ``lookahead_s``), books that many send slots from the shared rate limiter
-in one round trip, and, as each slot comes due, marks the events about to leave ``sending`` (one
-statement per tick) and hands them to the sender threads. Senders make the requests (many in
-flight: the work is waiting on the network) and pass outcomes to one finisher, which records them
-in batches (attempts, new states, pauses, retries: one commit). All writes of the process go
-through its group committer. A worker with nothing to do polls the table every ``idle_poll_s``.
+rate allows in the next ``lookahead_s``) and keeps them in order. Whenever senders are idle it
+marks the next ones ``sending`` (one statement for the group: from then on a lost worker means
+``uncertain``, and never more events are ``sending`` than there are senders) and hands them over.
+Each sender takes the account's next send slot from the ``Pacer`` (slots are booked from the
+shared rate limiter in blocks, one round trip per block), sleeps until it, makes the request
+(many in flight: the work is waiting on the network), and passes the outcome to one finisher,
+which records outcomes in batches (attempts, new states, pauses, retries: one commit). All
+writes of the process go through its group committer. An idle worker polls the table every
+``idle_poll_s``.
 
 SIGTERM (``stop``): no more claims; claimed events not yet marked go back to the queue; those
 marked are sent and recorded; then the worker exits. A SIGKILL loses nothing either: the sweeper
@@ -18,8 +21,6 @@ tools).
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import math
 import os
@@ -28,26 +29,16 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-
-from sqlalchemy.engine import Connection
 
 from ..kaleyra.client import Sender
 from ..logs import log
-from ..ratelimit import RateLimiter
+from ..ratelimit import Pacer, RateLimiter
 from ..store import Event, EventStore
-from ..store.queue import (
-    Claimed,
-    Recorded,
-    Released,
-    Settlement,
-    claim_due,
-    mark_sending,
-    record,
-    release,
-)
+from ..store.queue import Claimed, Recorded, Released, Settlement
+from ..store.queue_ops import QueueOp
 from .attempt import Outcome, send_logged
 from .settle import Settler
 
@@ -56,11 +47,12 @@ logger = logging.getLogger("connector.delivery")
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    threads: int = 64  # requests in flight at most
+    threads: int = 96  # requests in flight at most
     send_lease_ms: int = 41_000  # how long a sending event may take before it counts as lost
-    claim_lease_ms: int = 30_000  # how long a claimed event may wait for its slot
-    tick_s: float = 0.02  # due slots are released (marked sending) this often
-    lookahead_s: float = 0.25  # how far ahead an account's slots are booked
+    claim_lease_ms: int = 30_000  # how long a claimed event may wait for its turn
+    tick_s: float = 0.01  # how often the dispatcher hands events to idle senders
+    lookahead_s: float = 0.25  # how far ahead of its rate an account's events are claimed
+    block_s: float = 0.1  # how much of an account's pace a worker books in one round trip
     idle_poll_s: float = 0.05  # how often an idle worker looks at the queue
     batch_max: int = 500  # events claimed per account per round, at most
 
@@ -81,17 +73,15 @@ class Deliverer:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._scheduled: list[tuple[float, int, Event]] = []  # (slot, seq, event): claimed
-        self._seq = itertools.count()
-        self._send: queue.Queue[tuple[float, Event] | None] = queue.Queue()
+        self._claimed: dict[str, deque[Event]] = {}  # per account, in order: leased, not sent
+        self._send: queue.Queue[Event | None] = queue.Queue()
         self._outcomes: queue.Queue[tuple[Event, Outcome, dict[str, object]] | None] = queue.Queue()
-        self._in_hand = 0  # claimed and not yet recorded
+        self._pacer = Pacer(self.limiter, self.config.block_s)
         # marked sending and not yet recorded: never more than there are senders, so a worker
         # killed at any moment leaves at most ``threads`` events uncertain
         self._sending = 0
-        self._in_hand_lock = threading.Lock()
-        self._booked: dict[str, float] = {}  # account → its last booked slot (monotonic)
-        self.sent = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()  # a sender's event was recorded: the dispatcher may go on
 
     # --- inline ---------------------------------------------------------------------------------
     def deliver(self, event_id: str) -> Event | None:
@@ -101,8 +91,7 @@ class Deliverer:
         event = self.store.get(event_id)
         if event is None or event.account not in self.senders:
             return None
-        claim = partial(self._claim_due, account=event.account, now=now, limit=1, ids=[event_id])
-        claimed = self.store.writer.submit(claim)
+        claimed = self._claim({event.account: 1}, now, ids=[event_id])[event.account]
         if not claimed.to_send:
             return claimed.expired[0] if claimed.expired else None
         return self._send_inline(claimed.to_send[0])
@@ -111,36 +100,32 @@ class Deliverer:
         """Every due event of every account, inline, one at a time; how many were sent."""
         sent = 0
         now = self.clock()
-        for account in self.senders:
-            claim = partial(self._claim_due, account=account, now=now, limit=limit)
-            for event in self.store.writer.submit(claim).to_send:
+        for claimed in self._claim(dict.fromkeys(self.senders, limit), now).values():
+            for event in claimed.to_send:
                 sent += self._send_inline(event) is not None
         return sent
 
-    def _claim_due(
-        self, conn: Connection, *, account: str, now: int, limit: int, ids: Sequence[str] = ()
-    ) -> Claimed:
-        return claim_due(
-            conn,
-            account=account,
-            now=now,
-            limit=limit,
-            ids=ids,
-            lease_ms=self.config.claim_lease_ms,
-            owner=self.owner,
-            expiry_margin_ms=self.settler.expiry_margin_ms,
-        )
+    def _claim(
+        self, wants: dict[str, int], now: int, ids: list[str] | None = None
+    ) -> dict[str, Claimed]:
+        args = {"wants": wants, "now": now, "lease_ms": self.config.claim_lease_ms,
+                "owner": self.owner, "expiry_margin_ms": self.settler.expiry_margin_ms}  # fmt: skip
+        if ids is not None:
+            args["ids"] = ids
+        claimed: dict[str, Claimed] = self.store.queue(QueueOp("claim_accounts", args))
+        return claimed
 
-    def _mark_sending(self, conn: Connection, ids: Sequence[str]) -> Released:
-        return mark_sending(
-            conn, ids, owner=self.owner, now=self.clock(), lease_ms=self.config.send_lease_ms
-        )
+    def _mark_sending(self, ids: list[str]) -> Released:
+        args = {"ids": ids, "owner": self.owner, "now": self.clock(),
+                "lease_ms": self.config.send_lease_ms}  # fmt: skip
+        released: Released = self.store.queue(QueueOp("mark_sending", args))
+        return released
 
     def _send_inline(self, event: Event) -> Event | None:
-        self.limiter.acquire(event.account)
-        released = self.store.writer.submit(partial(self._mark_sending, ids=[event.id]))
+        released = self._mark_sending([event.id])
         if event.id not in released.sending:
             return None
+        self._pacer.wait(event.account)
         outcome, row = send_logged(self.senders[event.account], event)
         settlement = self.settler(event, outcome, row, self.clock(), self.owner)
         if not self._record([settlement]).settled:
@@ -170,127 +155,71 @@ class Deliverer:
 
     def stop(self) -> None:
         self._stop.set()
-
-    @property
-    def capacity(self) -> int:
-        """Events this worker may still claim: twice its senders, in flight and waiting."""
-        return max(0, 2 * self.config.threads - self._in_hand)
+        self._idle.set()
 
     def _dispatch_loop(self) -> None:
         next_claim = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            self._release_due(now)
-            if now >= next_claim and self.capacity:
-                claimed = self._claim(now)
+            if now >= next_claim:
+                claimed = self._claim_more()
                 next_claim = now + (self.config.tick_s if claimed else self.config.idle_poll_s)
-            wake = next_claim if self.capacity else now + self.config.tick_s
-            if self._scheduled and self._sending < self.config.threads:
-                wake = min(wake, self._scheduled[0][0] - self.config.tick_s)
-            self._stop.wait(min(max(wake - time.monotonic(), 0.002), self.config.idle_poll_s))
+            self._release()
+            self._idle.clear()
+            wait = self.config.tick_s if self._waiting() else next_claim - time.monotonic()
+            self._idle.wait(min(max(wait, 0.001), self.config.idle_poll_s))
 
-    def _claim(self, now_mono: float) -> int:
-        """Claim, for each account, what its rate allows before ``now + lookahead``."""
+    def _waiting(self) -> int:
+        return sum(len(events) for events in self._claimed.values())
+
+    def _claim_more(self) -> int:
+        """Claim, for each account, what its rate allows in the next ``lookahead_s`` once less
+        than half of that is left in hand (as much as the senders can take, with no limit)."""
         wants: dict[str, int] = {}
-        budget = self.capacity
         for account in self.senders:
+            held = len(self._claimed.get(account, ()))
             rate = self.limiter.rate(account)
-            if rate:
-                horizon = now_mono + self.config.lookahead_s
-                free_s = horizon - max(self._booked.get(account, 0.0), now_mono)
-                want = math.ceil(free_s * rate) if free_s > 0 else 0
-            else:
-                want = budget
-            want = min(want, budget, self.config.batch_max)
-            if want > 0:
-                wants[account] = want
+            limit = math.ceil(rate * self.config.lookahead_s) if rate else 2 * self.config.threads
+            if held <= limit // 2:
+                wants[account] = min(limit - held, self.config.batch_max)
         if not wants:
             return 0
-        now = self.clock()
-
-        def unit(conn: Connection) -> dict[str, Claimed]:
-            return {
-                account: claim_due(
-                    conn,
-                    account=account,
-                    now=now,
-                    limit=want,
-                    lease_ms=self.config.claim_lease_ms,
-                    owner=self.owner,
-                    expiry_margin_ms=self.settler.expiry_margin_ms,
-                )
-                for account, want in wants.items()
-            }
-
         total = 0
-        for account, claimed in self.store.writer.submit(unit).items():
+        for account, claimed in self._claim(wants, self.clock()).items():
             for event in claimed.expired:
-                log(
-                    logger,
-                    "expired before sending",
-                    logging.WARNING,
-                    event_id=event.id,
-                    account=account,
-                )
-            events = claimed.to_send
-            if not events:
-                continue
-            slots = self.limiter.reserve(account, len(events))
-            if self.limiter.rate(account):
-                self._booked[account] = slots[-1]
-            with self._in_hand_lock:
-                self._in_hand += len(events)
-            for slot, event in zip(slots, events, strict=True):
-                heapq.heappush(self._scheduled, (slot, next(self._seq), event))
-            total += len(events)
+                log(logger, "expired before sending", logging.WARNING, event_id=event.id,
+                    account=account)  # fmt: skip
+            self._claimed.setdefault(account, deque()).extend(claimed.to_send)
+            total += len(claimed.to_send)
         return total
 
-    def _release_due(self, now_mono: float) -> None:
-        """Mark ``sending`` the events whose slot comes within the next tick, as many as there
-        are idle senders (a crash then leaves at most the requests in flight uncertain), and
-        hand them over."""
-        due: list[tuple[float, int, Event]] = []
+    def _release(self) -> None:
+        """Mark ``sending`` as many claimed events as there are idle senders, taking the
+        accounts in turn, and hand them over."""
         idle = self.config.threads - self._sending
-        while (
-            idle > len(due)
-            and self._scheduled
-            and self._scheduled[0][0] <= now_mono + self.config.tick_s
-        ):
-            due.append(heapq.heappop(self._scheduled))
+        due: list[Event] = []
+        while idle > len(due):
+            before = len(due)
+            for events in self._claimed.values():
+                if events and idle > len(due):
+                    due.append(events.popleft())
+            if len(due) == before:
+                break
         if not due:
             return
-        ids = [event.id for _, _, event in due]
-        released = self.store.writer.submit(partial(self._mark_sending, ids=ids))
-        dropped = 0
-        for slot, _, event in due:
+        released = self._mark_sending([e.id for e in due])
+        for event in due:
             if event.id in released.sending:
-                with self._in_hand_lock:
+                with self._lock:
                     self._sending += 1
-                self._send.put((slot, event))
-            else:  # its account was paused meanwhile (back in the queue), or the lease was lost
-                dropped += 1
-        if dropped:
-            with self._in_hand_lock:
-                self._in_hand -= dropped
+                self._send.put(event)
+            # else: its account was paused meanwhile (back in the queue), or its lease was lost
 
     def _send_loop(self) -> None:
-        while (item := self._send.get()) is not None:
-            slot, event = item
-            self._wait_for(slot, event.account)
+        while (event := self._send.get()) is not None:
+            self._pacer.wait(event.account)
             outcome, row = send_logged(self.senders[event.account], event)
             self._outcomes.put((event, outcome, row))
-
-    def _wait_for(self, slot: float, account: str) -> None:
-        """Sleep until the slot. A sender that finds its slot long gone (a stalled host) books a
-        fresh one rather than send late beside the slots after it: Kaleyra counts arrivals."""
-        for _ in range(RateLimiter.RETAKES):
-            delay = slot - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-                return
-            if -delay <= RateLimiter.LATE_S or not self.limiter.rate(account):
-                return
-            slot = self.limiter.reserve(account, 1)[0]
 
     def _finish_loop(self) -> None:
         stopping = False
@@ -314,32 +243,26 @@ class Deliverer:
                 self._record(settlements)
             except Exception:  # the store is down: the sweeper will list these as uncertain
                 logger.exception("could not record %d outcomes", len(batch))
-            with self._in_hand_lock:  # recorded: no longer at risk of being left uncertain
-                self._in_hand -= len(batch)
+            with self._lock:  # recorded: no longer at risk of being left uncertain
                 self._sending -= len(batch)
+            self._idle.set()
 
     def _record(self, settlements: list[Settlement]) -> Recorded:
-        recorded = self.store.writer.submit(lambda conn: record(conn, settlements))
-        self.sent += len(settlements)
+        recorded: Recorded = self.store.queue(
+            QueueOp("record", {"settlements": settlements, "now": self.clock()})
+        )
         reasons = dict(s.pause for s in settlements if s.pause is not None)
         for account in recorded.paused:
             log(logger, "account paused", logging.ERROR, account=account, reason=reasons[account])
         if recorded.stale:
-            log(
-                logger,
-                "outcome for a lease already taken back",
-                logging.WARNING,
-                event_ids=recorded.stale[:20],
-            )
+            log(logger, "outcome for a lease already taken back", logging.WARNING,
+                event_ids=recorded.stale[:20])  # fmt: skip
         return recorded
 
     def _hand_back(self) -> None:
         """Stopping: claimed events that were not marked sending go back to the queue."""
-        ids = [event.id for _, _, event in self._scheduled]
-        self._scheduled.clear()
+        ids = [event.id for events in self._claimed.values() for event in events]
+        self._claimed.clear()
         if ids:
-            self.store.writer.submit(
-                lambda conn: release(conn, ids, owner=self.owner, now=self.clock())
-            )
-            with self._in_hand_lock:
-                self._in_hand -= len(ids)
+            args = {"ids": ids, "owner": self.owner, "now": self.clock()}
+            self.store.queue(QueueOp("release", args))

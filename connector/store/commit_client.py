@@ -19,8 +19,9 @@ from typing import Any
 
 from ..errors import StoreUnavailable
 from .commit_process import HEADER, encode_frame
-from .events import Claim, Event, FinishUnit
+from .events import Claim
 from .group_commit import GroupCommitter
+from .queue_ops import OPS, QueueOp
 
 logger = logging.getLogger("connector.store")
 RETRY_AFTER_S = 1.0  # how long to use the local committer after the commit process failed
@@ -42,13 +43,12 @@ class CommitClient:
             return self.fallback.submit(unit)  # then the holder found is our own row
         return holder
 
-    def finish(self, unit: FinishUnit) -> Event:
-        request = {"op": "finish", "event_id": unit.event_id, "status": unit.status,
-                   "attempt": unit.attempt, "values": unit.values}  # fmt: skip
-        ok, row = self._call(request)
+    def queue(self, op: QueueOp) -> Any:
+        """A worker's write (see ``queue_ops``), run by the commit process when it can be."""
+        ok, data = self._call({"op": "queue", "name": op.name, "args": op.wire()})
         if not ok:
-            return self.fallback.submit(unit)
-        return Event.from_row(row)
+            return self.fallback.submit(op)
+        return OPS[op.name].result_in(data)
 
     def _call(self, request: dict[str, Any]) -> tuple[bool, Any]:
         """(True, the commit process's result), or (False, None) when it could not be

@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from .engine import Database
-from .events import Claim, Event, FinishUnit
+from .events import Claim
 from .group_commit import commit_group
+from .queue_ops import OPS, QueueOp
 
 logger = logging.getLogger("connector.store")
 HEADER = struct.Struct("!I")  # each frame: its length, then UTF-8 JSON
@@ -48,20 +49,16 @@ def unit_of(request: dict[str, Any]) -> Callable[[Connection], Any]:
     op = request["op"]
     if op == "claim":
         return Claim(request["row"], request["window_ms"])
-    if op == "finish":
-        return FinishUnit(request["event_id"], request["status"], request["attempt"],
-                          request["values"])  # fmt: skip
+    if op == "queue":
+        return QueueOp.from_wire(request["name"], request["args"])
     raise ValueError(f"unknown operation {op!r}")
 
 
-def result_of(op: str, result: Any) -> Any:
+def result_of(request: dict[str, Any], result: Any) -> Any:
+    op = request["op"]
     if op == "claim":  # None (inserted) or the row holding the key, JSON columns decoded
         return result
-    return event_row(result)
-
-
-def event_row(event: Event) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in Event.__slots__}
+    return OPS[request["name"]].result_out(result)
 
 
 @dataclass
@@ -154,7 +151,7 @@ class CommitServer:
             if answer is None:
                 ok, result = next(outcomes)
                 answer = (
-                    {"ok": True, "result": result_of(request["op"], result)}
+                    {"ok": True, "result": result_of(request, result)}
                     if ok
                     else {"ok": False, "error": f"{type(result).__name__}: {result}"}
                 )

@@ -27,6 +27,7 @@ from .schema import attempts, events
 
 if TYPE_CHECKING:
     from .commit_client import CommitClient
+    from .queue_ops import QueueOp
 
 IN_FLIGHT = ("leased", "sending")
 SETTLED = ("accepted", "failed", "dead", "uncertain", "expired")
@@ -72,6 +73,11 @@ class Event:
     @classmethod
     def from_row(cls, row: RowMapping | dict[str, Any]) -> Event:
         return cls(**{key: row[key] for key in cls.__slots__})
+
+
+def event_row(event: Event) -> dict[str, Any]:
+    """An event as its row (JSON-ready)."""
+    return {name: getattr(event, name) for name in Event.__slots__}
 
 
 def now_ms() -> int:
@@ -195,13 +201,30 @@ class EventStore:
         return Event.from_row(holder), False
 
     def finish(
-        self, event_id: str, status: str, *, attempt: dict[str, Any] | None = None, **values: Any
+        self, event: Event, status: str, *, attempt: dict[str, Any] | None = None, **values: Any
     ) -> Event:
-        """Settle an event (with the attempt that settled it, in the same commit)."""
-        unit = FinishUnit(event_id, status, attempt, values)
+        """Settle an inline attempt's event (``sending``, no lease owner) with the attempt that
+        settled it, in one commit; the settled event, as this process knows it."""
+        from .queue import Settlement
+        from .queue_ops import QueueOp
+
+        settlement = Settlement(event.id, status, values, attempt)
+        recorded = self.queue(QueueOp("record", {"settlements": [settlement], "now": now_ms()}))
+        if event.id in recorded.settled:
+            settled: dict[str, Any] = {name: values.get(name) for name in Settlement.SETTABLE}
+            settled |= {"status": status, "lease_until_ms": None, "lease_owner": None,
+                        "updated_ms": now_ms()}  # fmt: skip
+            return Event.from_row(event_row(event) | settled)
+        found = self.get(event.id)  # changed meanwhile (a sweeper took it as lost)
+        assert found is not None
+        return found
+
+    def queue(self, op: QueueOp) -> Any:
+        """A worker's write (``queue_ops.QueueOp``): by the host's commit process when there
+        is one, else by this process's group committer."""
         if self.remote is not None:
-            return self.remote.finish(unit)
-        return self.writer.submit(unit)
+            return self.remote.queue(op)
+        return self.writer.submit(op)
 
     def begin_attempt(self, event_id: str, lease_ms: int) -> Event | None:
         """A sync repeat of a failed call: move it back to ``sending``; None if another did."""
@@ -294,31 +317,6 @@ def claim_unit(conn: Connection, row: list[Any], window_ms: int | None) -> dict[
             continue
         return dict(holder)
     raise RuntimeError(f"could not claim dedupe key: {str(key)[:40]}")
-
-
-@dataclass(frozen=True, slots=True)
-class FinishUnit:
-    """Settle an event, with the attempt that settled it."""
-
-    event_id: str
-    status: str
-    attempt: dict[str, Any] | None
-    values: dict[str, Any]
-
-    def __call__(self, conn: Connection) -> Event:
-        if self.attempt is not None:
-            conn.execute(attempts.insert().values(**self.attempt))
-        [event] = returning_update(
-            conn,
-            (events.c.id == self.event_id,),
-            status=self.status,
-            lease_until_ms=None,
-            lease_owner=None,
-            next_attempt_ms=None,
-            updated_ms=now_ms(),
-            **self.values,
-        )
-        return event
 
 
 _EMPTY_RESULT = {"message_id": None, "upstream_status": None, "lease_owner": None, **NO_ERROR}
