@@ -158,6 +158,8 @@ class EventStore:
                 "enqueued_ms": None if send_now else stamp,  # the caller nudges the queue now
                 "created_ms": stamp,
                 "updated_ms": stamp,
+                "recipient_last4": str(offer.get("to") or "")[-4:] or None,
+                "expires_ms": offer.get("expiration_ms"),
             }
             try:
                 with self.engine.begin() as conn:

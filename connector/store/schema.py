@@ -49,9 +49,13 @@ events = Table(
     Column("enqueued_ms", BigInteger),  # when a queue task was last sent for it
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("recipient_last4", String(4)),  # the recipient's last four digits (console search)
+    Column("platform_ref", String(255)),  # the platform's own delivery id
+    Column("expires_ms", BigInteger),  # the offer's own expiry, epoch ms
 )
 
 Index("ix_lto_events_created", events.c.created_ms)
+Index("ix_lto_events_last4", events.c.recipient_last4, events.c.created_ms)
 Index("ix_lto_events_due", events.c.status, events.c.next_attempt_ms)
 
 attempts = Table(
