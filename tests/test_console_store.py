@@ -46,11 +46,15 @@ def attempt(store: EventStore, event_id: str, at: int, outcome: str, n: int = 1)
     with store.engine.begin() as conn:
         conn.execute(
             attempts.insert().values(
-                event_id=event_id, number=n, started_ms=at, latency_ms=12.5, outcome=outcome,
+                event_id=event_id,
+                number=n,
+                started_ms=at,
+                latency_ms=12.5,
+                outcome=outcome,
                 http_status=202 if outcome == "accepted" else 400,
                 kaleyra_code="WA202" if outcome == "accepted" else "WA400",
             )
-        )  # fmt: skip
+        )
 
 
 def test_claim_fills_the_last_four_digits_and_the_offer_expiry(db_url: str) -> None:
@@ -120,19 +124,28 @@ def test_queue_figures_and_the_last_hour_per_minute(db_url: str) -> None:
     # issue 12's tables, in the shape it describes: the chart and the timeline read them
     meta = MetaData()
     statuses = Table(
-        "lto_statuses", meta,
-        Column("id", Integer, primary_key=True), Column("event_id", String(40)),
-        Column("status", String(16)), Column("at_ms", BigInteger),
-        Column("error_code", String(40)), Column("error_reason", Text),
+        "lto_statuses",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("event_id", String(40)),
+        Column("status", String(16)),
+        Column("at_ms", BigInteger),
+        Column("error_code", String(40)),
+        Column("error_reason", Text),
         Column("received_ms", BigInteger),
-    )  # fmt: skip
+    )
     notifications = Table(
-        "lto_notifications", meta,
-        Column("id", Integer, primary_key=True), Column("event_id", String(40)),
-        Column("target", String(40)), Column("status", String(16)),
-        Column("attempts", Integer), Column("last_error", Text),
-        Column("created_ms", BigInteger), Column("updated_ms", BigInteger),
-    )  # fmt: skip
+        "lto_notifications",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("event_id", String(40)),
+        Column("target", String(40)),
+        Column("status", String(16)),
+        Column("attempts", Integer),
+        Column("last_error", Text),
+        Column("created_ms", BigInteger),
+        Column("updated_ms", BigInteger),
+    )
     meta.create_all(store.engine)
     with store.engine.begin() as conn:
         for event_id, status, at in (
@@ -141,11 +154,15 @@ def test_queue_figures_and_the_last_hour_per_minute(db_url: str) -> None:
             (b, "failed", now - 61_000),
             (theirs, "delivered", now - 5_000),
         ):
-            conn.execute(statuses.insert().values(event_id=event_id, status=status, at_ms=at,
-                                                  received_ms=at + 100))  # fmt: skip
+            conn.execute(
+                statuses.insert().values(
+                    event_id=event_id, status=status, at_ms=at, received_ms=at + 100
+                )
+            )
         told = {"target": "hubspot", "status": "sent", "attempts": 1}
-        conn.execute(notifications.insert().values(event_id=a, created_ms=now, updated_ms=now,
-                                                   **told))  # fmt: skip
+        conn.execute(
+            notifications.insert().values(event_id=a, created_ms=now, updated_ms=now, **told)
+        )
     hour = last_hour(store.engine, now, ("acme",))
     assert hour.series["delivered"][-1] == 1 and hour.series["read"][-1] == 1
     assert hour.series["failed"][-2] == 2
