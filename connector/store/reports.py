@@ -72,7 +72,7 @@ def status_minutes(
     exists."""
     series = {status: [0] * minutes for status in CHART_STATUSES}
     table = optional_table(engine, STATUSES)
-    if table is None:
+    if table is None or not {"event_id", "status", "at_ms"} <= set(table.c.keys()):
         return series
     minute = (table.c.at_ms - start_ms) // 60_000
     query = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,12 +39,14 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from ...connections import Connection, digest
+from ...logs import log
 from ...offer import wall_clock_ms
 from .security import Refusal
 from .session import console
 
 LIMIT = 5
 WINDOW_MS = 60_000
+logger = logging.getLogger("connector.console")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -190,6 +193,7 @@ def register(bp: Blueprint) -> None:
         now = wall_clock_ms()
         recent = store.failures_since(client, now - WINDOW_MS)
         if len(recent) >= LIMIT:
+            log(logger, "console sign-in locked out", logging.WARNING, remote=client)
             wait = max(1, (recent[-LIMIT] + WINDOW_MS - now + 999) // 1000)
             raise Refusal(
                 429,
@@ -205,7 +209,8 @@ def register(bp: Blueprint) -> None:
             key = (request.form.get("key") or "").strip()
             found = principal_for_key(key) if key else None
         if found is None:
-            store.record_failure(client, now)
+            store.record_failure(client, now)  # the key itself is never logged
+            log(logger, "console sign-in refused", logging.WARNING, remote=client)
             html = render_template(
                 "console/sign_in.html",
                 next=request.form.get("next", ""),
@@ -223,6 +228,7 @@ def register(bp: Blueprint) -> None:
             sid=secrets.token_hex(16),
             since=now,
         )
+        log(logger, "console sign-in", principal=who.label, remote=client)
         flash(f"Signed in as {who.label}.", "ok")
         return redirect(safe_next(request.form.get("next")), 303)
 

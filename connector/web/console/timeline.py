@@ -79,9 +79,10 @@ def statuses(store: EventStore, event: Event) -> list[Entry]:
         if row.get("received_ms"):
             details.append(("Reported at", when(int(row["received_ms"]))))
         status = str(row.get("status"))
+        at = row.get("at_ms") or row.get("received_ms") or event.updated_ms
         out.append(
             Entry(
-                int(row["at_ms"]),
+                int(at),
                 "status",
                 f"WhatsApp: {status}",
                 STATUS_TONE.get(status, "info"),
