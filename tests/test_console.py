@@ -3,6 +3,7 @@ what, masking, confirmations, and issue 12's tables read once they exist. Real a
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import requests
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, update
 
 from connector.config import ConfigError
+from connector.logs import JsonFormatter
 from connector.outcomes import FAILURES
 from connector.store.schema import events
 from connector.web.console.explain import MEANING
@@ -418,3 +420,23 @@ def test_the_open_sandbox_console_needs_no_key(start_connector: Starter) -> None
     opened = client.submit("/sign-in", {"open": "1"})
     assert opened.url.endswith("/messages") and "open sandbox" in opened.text
     assert client.page("/try").status_code == 200
+
+
+def test_sign_ins_are_logged_without_keys_or_numbers(site: LiveConnector) -> None:
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.setFormatter(JsonFormatter())
+    handler.emit = lambda record: lines.append(handler.format(record))  # type: ignore[method-assign]
+    logging.getLogger("connector").addHandler(handler)
+    try:
+        client = ConsoleClient(site)
+        client.page("/sign-in")
+        assert client.submit("/sign-in", {"key": ADMIN_KEY + "x"}).status_code == 401
+        client.sign_in(ADMIN_KEY)
+        client.page("/try")
+        client.submit("/try", {"connection": "acme", "to": NUMBER, "template_name": "lto_default"})
+    finally:
+        logging.getLogger("connector").removeHandler(handler)
+    logged = "\n".join(lines)
+    assert "console sign-in refused" in logged and '"principal": "admin"' in logged
+    assert ADMIN_KEY not in logged and DIGITS[-8:] not in re.sub(r"\D", "", logged)
