@@ -27,6 +27,7 @@ from .retries import RetryPolicy
 from .store import EventStore
 from .store.accounts import AccountStore
 from .web.catalog import catalog_blueprint
+from .web.console import console_blueprint
 from .web.events import events_blueprint
 from .web.health import health_blueprint
 from .web.hooks import hooks_blueprint
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     app.register_blueprint(hubspot_options_blueprint())
     app.register_blueprint(metrics_blueprint(runtime.store))
     app.register_blueprint(openapi_blueprint(platforms))
+    app.register_blueprint(console_blueprint())
     _install_request_log(app)
     _install_error_handlers(app)
 

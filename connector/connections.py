@@ -39,6 +39,7 @@ MAPPED_PLATFORMS = (
     "shopify",
     "salesforce",
 )
+CONSOLE_KEY_MIN = 16
 HEADER_DEFAULTS = ("header_image_id", "header_image_url", "header_video_id", "header_video_url")
 
 
@@ -78,6 +79,7 @@ class Inbound:
     shopify_shops: frozenset[str] = frozenset()
     shopify_secret: str | None = field(default=None, repr=False)
     salesforce_org_ids: frozenset[str] = frozenset()  # first 15 characters
+    console_keys: frozenset[str] = frozenset()  # digests: who may sign in to the console as it
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Connections:
             ("HubSpot portal id", lambda c: c.inbound.hubspot_portal_ids),
             ("Shopify shop", lambda c: c.inbound.shopify_shops),
             ("Salesforce org id", lambda c: c.inbound.salesforce_org_ids),
+            ("console key", lambda c: c.inbound.console_keys),
         ):
             index: dict[Any, Connection] = {}
             for connection in self.all.values():
@@ -148,6 +151,10 @@ class Connections:
 
     def by_api_key(self, key: str | None) -> Connection | None:
         return self._by["API key"].get(digest(key)) if key else None
+
+    def by_console_key(self, key: str | None) -> Connection | None:
+        """The connection whose operators sign in to the console with ``key``."""
+        return self._by["console key"].get(digest(key)) if key else None
 
     def by_basic(self, username: str, password: str) -> Connection | None:
         """Configured Basic credentials, else the password taken as an API key."""
@@ -283,6 +290,9 @@ class InboundSchema(_Strict):
         fields.String(validate=validate.Regexp(r"^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")),
         load_default=list,
     )
+    # operators' keys for the console: like api_keys (literal, or ${ENV} references), stored as
+    # SHA-256 digests; at least CONSOLE_KEY_MIN characters once filled in (build_connection)
+    console_keys = fields.List(fields.String(), load_default=list)
 
 
 class ConnectionSchema(_Strict):
@@ -395,6 +405,12 @@ def build_connection(
         header=header,
     )
     i = spec.get("inbound") or {}
+    for n, key in enumerate(i.get("console_keys", [])):
+        if len(key.strip()) < CONSOLE_KEY_MIN:
+            problems.append(
+                f"{where}.inbound.console_keys[{n}]: must be at least {CONSOLE_KEY_MIN} "
+                "characters (it signs in to the console, which can send, replay and resume)"
+            )
     inbound = Inbound(
         api_keys=frozenset(digest(k) for k in i.get("api_keys", [])),
         basic=frozenset(digest(f"{b['username']}:{b['password']}") for b in i.get("basic", [])),
@@ -402,6 +418,7 @@ def build_connection(
         shopify_shops=frozenset(s.strip().lower() for s in i.get("shopify_shops", [])),
         shopify_secret=i.get("shopify_secret"),
         salesforce_org_ids=frozenset(org_key(o) for o in i.get("salesforce_org_ids", [])),
+        console_keys=frozenset(digest(k) for k in i.get("console_keys", [])),
     )
     mappings: dict[str, FieldMapping] = {}
     for platform, mapping in (spec.get("mappings") or {}).items():

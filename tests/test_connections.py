@@ -82,6 +82,33 @@ connections:
     assert any("acme and beta share a API key" in p for p in problems)
 
 
+def test_console_keys_are_digests_long_enough_and_pick_one_connection(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        """
+connections:
+  acme: {inbound: {console_keys: ["${ACME_CONSOLE}", acme-console-key-0001]}}
+  beta: {inbound: {console_keys: [acme-console-key-0001]}}
+""",
+        {"ACME_CONSOLE": "short"},
+    )
+    assert any("connections.acme.inbound.console_keys[0]: must be at least 16" in p
+               for p in problems)  # fmt: skip
+    problems = problems_of(tmp_path, "connections:\n" + "".join(
+        f"  {name}: {{inbound: {{console_keys: [acme-console-key-0001]}}}}\n"
+        for name in ("acme", "beta")))  # fmt: skip
+    assert any("acme and beta share a console key" in p for p in problems)
+    path = tmp_path / "ok.yaml"
+    path.write_text('connections: {acme: {inbound: {console_keys: ["${ACME_CONSOLE}"]}}}')
+    key = "acme-console-key-from-env"
+    connections = Settings(connections_file=str(path)).load_connections({"ACME_CONSOLE": key})
+    acme = connections.all["acme"]
+    assert key not in acme.inbound.console_keys and len(acme.inbound.console_keys) == 1
+    assert connections.by_console_key(key) is acme
+    assert connections.by_console_key("acme-console-key-from-en") is None
+    assert connections.by_api_key(key) is None  # a console key is not an API key
+
+
 def test_a_missing_environment_reference_is_named(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, GOOD % "http://127.0.0.1:9")
     assert any("ACME_KEY is not set" in p for p in problems)

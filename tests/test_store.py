@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from connector.store import EventStore
 from connector.store.accounts import AccountStore
-from connector.store.events import new_event_id, now_ms
+from connector.store.events import now_ms
 from connector.store.queue import (
     Settlement,
     claim_due,
@@ -21,33 +21,7 @@ from connector.store.queue import (
     record,
     release,
 )
-
-
-def values(key: str = "api:key:1", **overrides: Any) -> dict[str, Any]:
-    stamp = now_ms()
-    row: dict[str, Any] = {
-        "id": new_event_id(),
-        "platform": "api",
-        "wa_source": "api",
-        "account": "default",
-        "mode": "async",
-        "dedupe_key": key,
-        "fingerprint": "f" * 64,
-        "offer": {"to": "+919876543210", "body_params": ["ñ", "€"]},
-        "payload": {"messaging_object": {}},
-        "status": "queued",
-        "attempts": 0,
-        "sandbox": False,
-        "next_attempt_ms": stamp,
-        "lease_until_ms": None,
-        "expires_ms": stamp + 86_400_000,
-        "platform_ref": None,
-        "recipient_last4": "3210",
-        "created_ms": stamp,
-        "updated_ms": stamp,
-    }
-    row.update(overrides)
-    return row
+from tests.rows import values
 
 
 @pytest.fixture

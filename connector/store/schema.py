@@ -92,3 +92,33 @@ accounts = Table(
     Column("paused_ms", BigInteger),
     Column("updated_ms", BigInteger, nullable=False),
 )
+
+# --- the operator console (connector/web/console) -------------------------------------------
+# the key signing console sessions when CONNECTOR_SECRET_KEY is not set (one row, shared)
+console_secrets = Table(
+    "lto_console_secrets",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# failed sign-ins per client address: the limit holds across processes and hosts
+console_failures = Table(
+    "lto_console_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(64), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+Index("ix_lto_console_failures_client", console_failures.c.client, console_failures.c.at_ms)
+
+# a previewed offer kept server-side for an hour, so no page carries the recipient's number
+console_drafts = Table(
+    "lto_console_drafts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
