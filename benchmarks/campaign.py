@@ -15,8 +15,9 @@ async `POST /v1/messages` (`Prefer: respond-async`) and CleverTap-format `POST /
 at 256 and 1,000 concurrent connections (CleverTap's 1 s deadline as the client timeout); then the
 drain of the backlog at the account's rate; then sync `POST /v1/messages` at 64 concurrent calls
 (the naive relay's load); then the rate held at half the account's capacity over every 5-second
-window. Every request is a distinct offer; sent-once means Kaleyra's accepted requests equal the
-distinct offers it saw, and every stored event was sent.
+window while the workers (one embedded, two scaled out) drain a backlog of twelve seconds stored
+with no worker running. Every request is a distinct offer; sent-once means Kaleyra's accepted
+requests equal the distinct offers it saw, and every stored event was sent.
 
 The load generator is wrk when installed, else a slower Python client. All processes share this
 machine's cores; compare the ratios, which come from one run.
@@ -146,9 +147,7 @@ class Row:
 class SetupReport:
     name: str
     rows: list[Row] = field(default_factory=list)
-    drain_rate: float = 0.0
-    drain_note: str = ""
-    rate_check: str = ""
+    drains: list[str] = field(default_factory=list)
     sent_once: str = ""
 
 
@@ -284,7 +283,10 @@ def redis_db(db: int) -> Iterator[str]:
 # --- measuring --------------------------------------------------------------------------------
 def stored_events(base_url: str) -> int:
     page = requests.get(base_url + "/metrics", timeout=30).text
-    return int(float(re.search(r"^lto_events_received_total (\S+)$", page, re.M)[1]))
+    found = re.search(r"^lto_events_received_total (\S+)$", page, re.M)
+    if found is None:
+        raise RuntimeError("/metrics has no lto_events_received_total")
+    return int(float(found[1]))
 
 
 def burst(
@@ -307,26 +309,6 @@ def burst(
         timeout_s,
     )
     return load.run(spec)
-
-
-def drain(base: str, up: Upstream) -> tuple[float, str]:
-    """Until Kaleyra has every stored event: (messages/s, a note with the slowest second)."""
-    stored = stored_events(base)
-    first = up.stats()["accepted"]
-    began = time.time()
-    wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900, every=0.2)
-    ended = time.time()
-    sent = up.stats()["accepted"] - first
-    seconds = [t for t in up.times() if began <= t <= ended]
-    per_second = [
-        sum(1 for t in seconds if began + i <= t < began + i + 1)
-        for i in range(int(ended - began) - 1)
-    ]
-    slowest = min(per_second[1:-1]) if len(per_second) > 3 else None
-    note = f"{sent} sent in {ended - began:.1f} s after the bursts; backlog was {stored - first}"
-    if slowest is not None:
-        note += f"; slowest full second {slowest}/s"
-    return sent / (ended - began), note
 
 
 def rate_windows(times: list[float], rate: float, window: float = 5.0) -> tuple[float, float, int]:
@@ -374,7 +356,7 @@ def connector_setup(
             report.rows.append(
                 Row(name, route + " async", concurrency, result, ceiling.get(concurrency))
             )
-    report.drain_rate, report.drain_note = drain(base, up)
+    wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900, every=0.2)
     stats = up.stats()
     stored = stored_events(base)
     report.sent_once = (
@@ -388,30 +370,35 @@ def connector_setup(
     return report
 
 
-def rate_setup(base: str, up: Upstream, rate: float, args: argparse.Namespace) -> str:
-    """Fill a backlog, then check the pace over every 5-s window of the drain."""
+def backlog_phase(env: dict[str, str], folder: Path, up: Upstream, rate: float, count: int,
+                  ) -> tuple[float, str]:  # fmt: skip
+    """A backlog of ``rate`` x 12 s stored while no worker runs, then ``count`` workers drain
+    it: (the sustained rate after the first second, the pace over every 5-s window)."""
     expires = int(time.time() * 1000) + 14 * 86_400_000
+    backlog = int(rate * 12)
+    with serve(env, folder, "--no-embedded-worker") as (base, _pid):
+        before = stored_events(base)
+        label = f"backlog-{uuid.uuid4().hex[:6]}"
+        while stored_events(base) - before < backlog:
+            spec = load.Spec(base + "/v1/messages", ASYNC_HEADERS, offer_body(expires),
+                             f"{label}-{stored_events(base)}", 2, 256)  # fmt: skip
+            load.run(spec)
+        stored = stored_events(base) - before
     up.reset()
-    before = stored_events(base)
-    spec = load.Spec(
-        base + "/v1/messages",
-        ASYNC_HEADERS,
-        offer_body(expires),
-        f"rate-{uuid.uuid4().hex[:6]}",
-        4,
-        256,
-    )
-    load.run(spec)
-    wait_until(
-        lambda: up.stats()["accepted"] >= stored_events(base) - before, timeout=900, every=0.2
-    )
-    low, high, windows = rate_windows(up.times(), rate)
+    with workers(env, folder, count):
+        wait_until(lambda: up.stats()["accepted"] >= stored, timeout=900, every=0.2)
+    times = sorted(up.times())
+    steady = [t for t in times if t >= times[0] + 1.0]
+    sustained = len(steady) / (steady[-1] - steady[0]) if len(steady) > 1 else 0.0
+    low, high, windows = rate_windows(times, rate)
     stats = up.stats()
-    return (
-        f"rate {rate:g}/s: every 5-s window after the first second between {low:.1%} and "
-        f"{high:.1%} of {rate * 5:g} ({windows} windows, {stats['accepted']} sent, "
-        f"{stats['throttled']} 429s)"
+    text = (
+        f"rate {rate:g}/s, {count} worker(s) draining {stored}: {sustained:.0f} msg/s after the "
+        f"first second; every 5-s window between {low:.1%} and {high:.1%} of {rate * 5:g} "
+        f"({windows} windows), {stats['accepted']} sent, {stats['duplicates']} twice, "
+        f"{stats['throttled']} 429s"
     )
+    return sustained, text
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -425,7 +412,10 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy each burst into this folder")
     args = parser.parse_args()
     setups = args.setups.split(",")
-    from connector.serving import SERVE_DEFAULTS
+    try:
+        from connector.serving import SERVE_DEFAULTS
+    except ImportError:  # a checkout from before serving.py (0.1.0): its serve's own defaults
+        SERVE_DEFAULTS = {"worker_class": "gthread", "workers": 2, "threads": 8}
 
     workers_n, threads_n = SERVE_DEFAULTS["workers"], SERVE_DEFAULTS["threads"]
     command = [os.path.relpath(PYTHON), "-m", "benchmarks.campaign", *sys.argv[1:]]
@@ -484,14 +474,16 @@ def main() -> None:
                 pids = [pid, *descendants(pid)]
                 reports.append(connector_setup("embedded", base, up, args, ceiling, profiler, pids))
             print_table(reports[-1:], naive_sync, head=False)
-            env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", args.rate / 2)
-            with serve(env, folder) as (base, _pid):
-                reports[-1].rate_check = rate_setup(base, up, args.rate / 2, args)
+            for rate in (args.rate, args.rate / 2):
+                env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", rate)
+                reports[-1].drains.append(backlog_phase(env, folder, up, rate, 1)[1])
         if "scaled" in setups:
             folder = tmp / "scaled"
             folder.mkdir()
             with postgres_database() as db_url, redis_db(args.redis_db) as redis_url:
-                env = connector_env(up, db_url, args.rate, CONNECTOR_REDIS_URL=redis_url)
+                # CONNECTOR_QUEUE_URL too: what a 0.1.0 checkout reads (--against an old one)
+                shared = {"CONNECTOR_REDIS_URL": redis_url, "CONNECTOR_QUEUE_URL": redis_url}
+                env = connector_env(up, db_url, args.rate, **shared)
                 with (
                     serve(env, folder, "--no-embedded-worker") as (base, pid),
                     workers(env, folder, 2) as worker_pids,
@@ -501,12 +493,9 @@ def main() -> None:
                         connector_setup("scaled", base, up, args, ceiling, profiler, pids)
                     )
                 print_table(reports[-1:], naive_sync, head=False)
-                env = connector_env(up, db_url, args.rate / 2, CONNECTOR_REDIS_URL=redis_url)
-                with (
-                    serve(env, folder, "--no-embedded-worker") as (base, _pid),
-                    workers(env, folder, 2),
-                ):
-                    reports[-1].rate_check = rate_setup(base, up, args.rate / 2, args)
+                for rate in (args.rate, args.rate / 2):
+                    env = connector_env(up, db_url, rate, **shared)
+                    reports[-1].drains.append(backlog_phase(env, folder, up, rate, 2)[1])
     print_table(reports, naive_sync)
     profiler.summarise()
     print(f"wall time {time.monotonic() - began:.0f} s")
@@ -537,10 +526,10 @@ def print_table(
                 f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}{ratio:>20}"
             )
     for report in reports:
-        if report.drain_note:
-            print(f"\n{report.name}: drain {report.drain_rate:.0f} msg/s ({report.drain_note})")
-            print(f"{report.name}: {report.rate_check}")
-            print(f"{report.name}: sent once: {report.sent_once}")
+        if report.sent_once:
+            print(f"\n{report.name}: bursts sent once: {report.sent_once}")
+        for drain in report.drains:
+            print(f"{report.name}: {drain}")
 
 
 if __name__ == "__main__":

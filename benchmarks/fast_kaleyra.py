@@ -87,8 +87,8 @@ def make_app(upstream: Upstream) -> web.Application:
         key = offer_key(body)
         if key is None:
             upstream.refused += 1
-            body = {"code": "WA400", "message": "Refer to correct payload format"}
-            return web.json_response(body, status=400)
+            refusal = {"code": "WA400", "message": "Refer to correct payload format"}
+            return web.json_response(refusal, status=400)
         if not upstream.take():
             upstream.throttled += 1
             return web.json_response(

@@ -112,7 +112,7 @@ async def _python_load(spec: Spec) -> Load:
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     head = f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in spec.headers.items())
-    parts = spec.body.split(TOKEN)
+    pieces = spec.body.split(TOKEN)
     latencies: list[float] = []
     errors = timeouts = 0
     started = time.perf_counter()
@@ -124,7 +124,7 @@ async def _python_load(spec: Spec) -> Load:
         n = 0
         while time.perf_counter() < deadline:
             n += 1
-            body = f"{spec.label}-{c}-{n}".join(parts).encode()
+            body = f"{spec.label}-{c}-{n}".join(pieces).encode()
             sent = time.perf_counter()
             status = 0
             try:

@@ -139,6 +139,7 @@ class FakeKaleyra:
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # a TCP server's address, never a UNIX path
         return f"http://{host}:{port}/v2/{SID}"
 
     # --- scripting ----------------------------------------------------------------------------

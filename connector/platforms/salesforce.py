@@ -97,6 +97,10 @@ class OutboundMessage(PlatformSchema):
         return out
 
 
+# built once and shared: building a schema deep-copies its fields, dearer than a load
+OUTBOUND_MESSAGE = OutboundMessage()
+
+
 def offer_inputs(record: dict[str, str], offer_fields: set[str]) -> dict[str, Any]:
     """A record's fields by the naming convention: ``[LTO_]Offer_Field__c`` and the phone."""
     inputs: dict[str, Any] = {}
@@ -177,7 +181,7 @@ class SalesforcePlatform(Platform):
             # LookupError: an XML declaration naming an encoding Python does not know
             raise MalformedBody(f"The body is not a readable SOAP message: {exc}") from None
         try:
-            message: dict[str, Any] = OutboundMessage().load(root)
+            message: dict[str, Any] = OUTBOUND_MESSAGE.load(root)
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         return message

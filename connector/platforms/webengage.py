@@ -106,6 +106,10 @@ class WebEngageMessage(PlatformSchema):
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
 
+# built once and shared: building a schema deep-copies its fields, dearer than a load
+WSP_MESSAGE = WebEngageMessage()
+
+
 class WebEngagePlatform(Platform):
     name = "webengage"
     wa_source = "webengage"
@@ -148,7 +152,7 @@ class WebEngagePlatform(Platform):
                 code="unsupported_version",
             )
         try:
-            message = WebEngageMessage().load(data)
+            message = WSP_MESSAGE.load(data)
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
         message_id = message.pop("messageId", None)
