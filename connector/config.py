@@ -23,6 +23,7 @@ from .connections import (
 from .fields import parse_duration, parse_phone
 from .kaleyra.client import POD_HOSTS
 from .languages import is_language
+from .reports.settings import Reports, reports_from_env
 
 
 class ConfigError(Exception):
@@ -64,6 +65,7 @@ class Settings:
     offer_lifetime: str | None = None  # the expiry an offer without one gets, e.g. "14d"
     shopify_api_secret: str | None = field(default=None, repr=False)
     salesforce_org_ids: tuple[str, ...] = ()
+    reports: Reports = field(default_factory=Reports, repr=False)  # env-only connection's
 
     @property
     def lease_ms(self) -> int:
@@ -105,7 +107,16 @@ class Settings:
             salesforce_org_ids=frozenset(org_key(o) for o in self.salesforce_org_ids),
         )
         return Connections(
-            [Connection(self.account, account, defaults, inbound, open_access=self.open_access)]
+            [
+                Connection(
+                    self.account,
+                    account,
+                    defaults,
+                    inbound,
+                    open_access=self.open_access,
+                    reports=self.reports,
+                )
+            ]
         )
 
     @classmethod
@@ -134,6 +145,8 @@ class Settings:
             return tuple(k.strip() for k in (text(name) or "").split(",") if k.strip())
 
         keys = keys_of("CONNECTOR_API_KEYS")
+        reports, report_problems = reports_from_env(env)
+        problems.extend(report_problems)
         settings = cls(
             kaleyra_pod=(text("KALEYRA_POD") or "in").lower(),
             kaleyra_sid=text("KALEYRA_SID"),
@@ -166,6 +179,7 @@ class Settings:
             offer_lifetime=text("CONNECTOR_OFFER_LIFETIME"),
             shopify_api_secret=text("SHOPIFY_API_SECRET"),
             salesforce_org_ids=keys_of("SALESFORCE_ORG_IDS"),
+            reports=reports,
         )
         settings = replace(settings, **overrides)
         settings.check(problems)

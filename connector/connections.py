@@ -25,6 +25,7 @@ from .fields import parse_duration, parse_phone
 from .kaleyra.client import POD_HOSTS
 from .languages import is_language
 from .mapping import FieldMapping, MappingError, compile_mapping
+from .reports.settings import Reports, ReportsSchema, build_reports
 from .templates import TemplateShape, TemplateShapeSchema
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -91,6 +92,7 @@ class Connection:
     mappings: Mapping[str, FieldMapping] = field(default_factory=dict)
     templates: Mapping[str, TemplateShape] = field(default_factory=dict)
     open_access: bool = False  # sandbox with no keys: any caller is this connection
+    reports: Reports = Reports()  # delivery reports: Kaleyra's callback in, each platform's out
 
 
 def digest(secret: str) -> str:
@@ -309,6 +311,28 @@ class ConnectionSchema(_Strict):
         values=fields.Nested(TemplateShapeSchema),
         load_default=dict,
     )
+    reports = fields.Nested(ReportsSchema, load_default=None)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def report_secrets_from_the_environment(self, data: Any, original: Any, **kw: Any) -> None:
+        given = original.get("reports") if isinstance(original, dict) else None
+        if not isinstance(given, dict):
+            return
+        problems: dict[str, Any] = {}
+        for path, value in (
+            ("callback_token", given.get("callback_token")),
+            ("webengage.token", (given.get("webengage") or {}).get("token")
+             if isinstance(given.get("webengage"), dict) else None),
+            ("webhook.secret", (given.get("webhook") or {}).get("secret")
+             if isinstance(given.get("webhook"), dict) else None),
+        ):  # fmt: skip
+            if value is not None and not isinstance(value, FromEnvironment):
+                problems[f"reports.{path}"] = [
+                    "Must be an environment reference such as ${ACME_CALLBACK_TOKEN}: "
+                    "secrets stay out of the connections file."
+                ]
+        if problems:
+            raise ValidationError(problems)
 
 
 class FileSchema(Schema):
@@ -439,6 +463,7 @@ def build_connection(
         inbound=inbound,
         mappings=mappings,
         templates=dict(spec.get("templates") or {}),
+        reports=build_reports(spec.get("reports")),
     )
 
 

@@ -35,6 +35,7 @@ class Submission:
     delivery_id: str | None = None  # the platform's own id for this delivery (retries repeat it)
     respond_async: bool = False
     account: str = "default"  # the connection, whose Kaleyra account sends it
+    waits: bool = False  # the caller waits for the delivery status (a HubSpot action's BLOCK)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Relay:
             "expires_ms": sub.offer.expiration_ms,
             "platform_ref": sub.delivery_id,
             "recipient_last4": sub.offer.to[-4:],
+            "waits": sub.waits,
             "created_ms": stamp,
             "updated_ms": stamp,
         }, explicit

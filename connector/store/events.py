@@ -69,6 +69,8 @@ class Event:
     recipient_last4: str | None
     created_ms: int
     updated_ms: int
+    delivery_status: str | None = None  # Kaleyra's furthest report (connector/reports)
+    waits: bool | None = None  # the caller waits for the delivery status (HubSpot BLOCK)
 
     @classmethod
     def from_row(cls, row: RowMapping | dict[str, Any]) -> Event:

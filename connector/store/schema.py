@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -55,12 +56,15 @@ events = Table(
     Column("recipient_last4", String(4)),  # the recipient's last four digits (search)
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("delivery_status", String(16)),  # Kaleyra's furthest report: sent … read, failed
+    Column("waits", Boolean),  # the caller waits for the delivery status (HubSpot BLOCK)
 )
 
 Index("ix_lto_events_created", events.c.created_ms)
 # the queue: an account's due events in order (claimed in batches by the workers)
 Index("ix_lto_events_queue", events.c.status, events.c.account, events.c.next_attempt_ms)
 Index("ix_lto_events_last4", events.c.recipient_last4, events.c.created_ms)
+Index("ix_lto_events_message", events.c.message_id)  # delivery reports find their message
 
 attempts = Table(
     "lto_attempts",
@@ -121,4 +125,83 @@ console_drafts = Table(
     Column("owner", String(64), nullable=False),
     Column("data", JSON, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
+)
+
+# --- delivery reports (connector/reports, connector/notify) ---------------------------------
+# every status Kaleyra reported for a message, once each; ``forward`` when it moved the message
+# on (sent < delivered < read; failed), so the platforms hear of it; ``fanned_out`` once the
+# notifications it owes exist
+statuses = Table(
+    "lto_statuses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), ForeignKey("lto_events.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),  # when it happened (Kaleyra's timestamp)
+    Column("error_code", String(40)),
+    Column("error_reason", Text),
+    Column("received_ms", BigInteger, nullable=False),
+    Column("forward", Boolean, nullable=False),
+    Column("fanned_out", Boolean, nullable=False),
+    UniqueConstraint("event_id", "status", name="uq_lto_statuses_event_status"),
+)
+Index("ix_lto_statuses_fan_out", statuses.c.fanned_out, statuses.c.id)
+Index("ix_lto_statuses_at", statuses.c.at_ms)
+
+# a report whose message is not known yet (it can beat the send's own commit): kept, matched
+# by its message id once the event has it
+early_reports = Table(
+    "lto_early_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False),
+    Column("message_key", String(255), nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+)
+Index("ix_lto_early_reports_key", early_reports.c.message_key)
+
+# the outbox: one row per (message, platform target, status), delivered by the workers' notifier
+notifications = Table(
+    "lto_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), ForeignKey("lto_events.id"), nullable=False),
+    Column(
+        "target", String(80), nullable=False
+    ),  # clevertap, webengage, hubspot, webhook, zapier:<id>
+    Column("status", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | gone | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_ms", BigInteger, nullable=False),
+    Column("lease_until_ms", BigInteger),
+    Column("last_error", Text),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("delivered_ms", BigInteger),
+    UniqueConstraint("event_id", "target", "status", name="uq_lto_notifications_once"),
+)
+Index("ix_lto_notifications_due", notifications.c.state, notifications.c.next_ms)
+Index("ix_lto_notifications_event", notifications.c.event_id)
+
+# Zapier's REST hooks: a Zap's "Message status changed" trigger subscribed to a connection
+zapier_hooks = Table(
+    "lto_zapier_hooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+Index("ix_lto_zapier_hooks_account", zapier_hooks.c.account)
+
+# the OAuth tokens of each HubSpot portal that installed the app, encrypted (Fernet)
+hubspot_tokens = Table(
+    "lto_hubspot_tokens",
+    metadata,
+    Column("portal_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
 )
