@@ -26,6 +26,7 @@ from .relay import Relay
 from .retries import RetryPolicy
 from .store import EventStore
 from .store.accounts import AccountStore
+from .web.callbacks import callbacks_blueprint
 from .web.catalog import catalog_blueprint
 from .web.console import console_blueprint
 from .web.events import events_blueprint
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     app.register_blueprint(hooks_blueprint(platforms))
     app.register_blueprint(health_blueprint())
     app.register_blueprint(events_blueprint())
+    app.register_blueprint(callbacks_blueprint())
     app.register_blueprint(catalog_blueprint())
     app.register_blueprint(hubspot_options_blueprint())
     app.register_blueprint(metrics_blueprint(runtime.store))

@@ -159,6 +159,7 @@ def worker(threads: int | None, nice: int) -> None:
     from .app import build_runtime
     from .delivery import Sweeper
     from .logs import configure
+    from .notify.notifier import build_notifier
 
     settings = load_settings()
     if threads is not None:
@@ -172,6 +173,8 @@ def worker(threads: int | None, nice: int) -> None:
     sweeper = Sweeper(runtime.store, set(deliverer.senders), runtime.clock,
                       settings.retry_uncertain)  # fmt: skip
     sweeper.start()
+    notifier = build_notifier(runtime)
+    notifying = notifier.start()
     for stop_signal in (signal.SIGTERM, signal.SIGINT):  # finish what is in hand, then stop
         signal.signal(stop_signal, lambda *_: deliverer.stop())
     click.echo(
@@ -183,6 +186,8 @@ def worker(threads: int | None, nice: int) -> None:
         deliverer.run()
     finally:
         sweeper.stop()
+        notifier.stop()
+        notifying.join(timeout=10)
         runtime.store.dispose()
 
 

@@ -80,8 +80,9 @@ class Relay:
         offer = sub.offer.to_dict()
         fingerprint = fingerprint_of(offer)
         dedupe_key, explicit = self.dedupe_key(sub, fingerprint)
+        event_id = new_event_id()
         return {
-            "id": new_event_id(),
+            "id": event_id,
             "platform": sub.platform,
             "wa_source": sub.wa_source,
             "account": sub.account,
@@ -89,7 +90,7 @@ class Relay:
             "dedupe_key": dedupe_key,
             "fingerprint": fingerprint,
             "offer": offer,
-            "payload": build_request(sub.offer, sub.wa_source),
+            "payload": build_request(sub.offer, sub.wa_source, reference=event_id),
             "status": "sending" if send_now else "queued",
             "attempts": 1 if send_now else 0,
             "sandbox": self.senders[sub.account].sandbox,
@@ -99,6 +100,7 @@ class Relay:
             "platform_ref": sub.delivery_id,
             "recipient_last4": sub.offer.to[-4:],
             "waits": sub.waits,
+            "delivery_status": None,
             "created_ms": stamp,
             "updated_ms": stamp,
         }, explicit

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -105,6 +106,9 @@ class FakeKaleyra:
         self.requests: list[Recorded] = []
         self.connections = 0
         self._script: deque[Script] = deque()
+        # called with each accepted request before its 202 is written: a delivery report sent
+        # from here beats the send's own answer (and the connector's commit of it)
+        self.before_answer: Callable[[Recorded], None] | None = None
         self._lock = threading.Lock()
         fake = self
 
@@ -190,6 +194,8 @@ class FakeKaleyra:
             time.sleep(30)
             return
         status, answer = self._answer(record, script)
+        if record.accepted and self.before_answer is not None:
+            self.before_answer(record)
         payload = json.dumps(answer, separators=(",", ":")).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")

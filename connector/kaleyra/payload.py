@@ -20,9 +20,16 @@ WA_SOURCES = frozenset(
 )
 
 
-def build_request(offer: Offer, wa_source: str) -> dict[str, Any]:
+REF_SLOTS = ("ref", "ref1", "ref2")
+
+
+def build_request(offer: Offer, wa_source: str, reference: str | None = None) -> dict[str, Any]:
     """The request body; an offer holding text that cannot be sent is ``InvalidInput`` naming
-    the field, before anything is stored (the relay builds this before it claims the event)."""
+    the field, before anything is stored (the relay builds this before it claims the event).
+
+    ``reference`` (the event's id) goes in the first ref slot the caller left empty, so
+    Kaleyra's delivery reports, which echo the refs, name their message; a ref the caller set
+    is never overwritten (with all three set, reports are matched by message id alone)."""
     if wa_source not in WA_SOURCES:
         raise ValueError(f"wa_source {wa_source!r} is not one Kaleyra accepts")
     check_sendable(offer)
@@ -77,6 +84,9 @@ def build_request(offer: Offer, wa_source: str) -> dict[str, Any]:
         for name, value in (("ref", offer.ref), ("ref1", offer.ref1), ("ref2", offer.ref2))
         if value
     }
+    free = next((slot for slot in REF_SLOTS if slot not in extra_info), None)
+    if reference and free:
+        extra_info[free] = reference
     extra_info["wa_source"] = wa_source
     return {
         "messaging_object": {

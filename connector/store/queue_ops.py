@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from .events import Event, event_row
+from .outbox import claim_notifications, fan_out, record_notifications
 from .queue import (
     Claimed,
     Recorded,
@@ -27,6 +28,7 @@ from .queue import (
     record,
     release,
 )
+from .statuses import apply_reports, match_early
 
 SETTLEMENT_FIELDS = tuple(f.name for f in fields(Settlement))
 
@@ -100,6 +102,12 @@ OPS: dict[str, Op] = {
     ),
     "release": Op(release),
     "expire_leases": Op(expire_leases, list, tuple),
+    # delivery reports (connector/reports) and the platforms' outbox (connector/notify)
+    "apply_reports": Op(apply_reports),
+    "match_early": Op(match_early),
+    "fan_out": Op(fan_out),
+    "claim_notifications": Op(claim_notifications),
+    "record_notifications": Op(record_notifications),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from .engine import Database
-from .schema import accounts, attempts, events
+from .schema import accounts, attempts, early_reports, events, notifications, statuses
 
 LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 
@@ -50,3 +50,30 @@ def attempt_stats(db: Database) -> dict[str, Any]:
 def paused_accounts(db: Database) -> list[str]:
     with db.read() as conn:
         return [row[0] for row in conn.execute(select(accounts.c.name).where(accounts.c.paused))]
+
+
+def status_counts(db: Database) -> dict[str, int]:
+    """Delivery statuses Kaleyra reported, by status (each message's each status once)."""
+    with db.read() as conn:
+        rows = conn.execute(select(statuses.c.status, func.count()).group_by(statuses.c.status))
+        return {status: count for status, count in rows}
+
+
+def notification_counts(db: Database) -> dict[tuple[str, str], int]:
+    """Outbox rows by (target kind, state)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(notifications.c.target, notifications.c.state, func.count()).group_by(
+                notifications.c.target, notifications.c.state
+            )
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for target, state, count in rows:
+            key = (target.split(":", 1)[0], state)  # "zapier:<hook>" rows count as zapier
+            counts[key] = counts.get(key, 0) + count
+        return counts
+
+
+def early_report_count(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(early_reports)).scalar_one())

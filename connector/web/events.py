@@ -12,12 +12,17 @@ from ..errors import ConnectorError, Unauthorized
 from ..fields import mask_phone
 from ..platforms.base import json_response, request_api_key
 from ..signatures import api_key_matches
-from ..store import Event
+from ..store import Event, reports
 
 EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")  # what the store issues; nothing else is looked up
 
 
-def event_view(event: Event, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def event_view(
+    event: Event,
+    attempts: list[dict[str, Any]],
+    statuses: list[dict[str, Any]] | None = None,
+    notifications: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {
         "id": event.id,
         "status": event.status,
@@ -49,6 +54,29 @@ def event_view(event: Event, attempts: list[dict[str, Any]]) -> dict[str, Any]:
             for a in attempts
         ],
         "next_attempt_ms": event.next_attempt_ms if event.status == "queued" else None,
+        "delivery_status": event.delivery_status,
+        "statuses": [
+            {
+                key: s[key]
+                for key in ("status", "at_ms", "error_code", "error_reason", "received_ms")
+            }
+            for s in statuses or []
+        ],  # fmt: skip
+        "notifications": [
+            {
+                key: n[key]
+                for key in (
+                    "target",
+                    "status",
+                    "state",
+                    "attempts",
+                    "last_error",
+                    "created_ms",
+                    "delivered_ms",
+                )
+            }
+            for n in notifications or []
+        ],  # fmt: skip
         "created_ms": event.created_ms,
         "sandbox": event.sandbox,
     }
@@ -85,7 +113,15 @@ def events_blueprint() -> Blueprint:
         event = runtime.store.get(known_shape(event_id))
         if event is None or (not admin and event.account != caller.account.name):
             raise not_found(event_id)  # another connection's events are not this caller's
-        return json_response(event_view(event, runtime.store.attempts_of(event.id)))
+        reader = runtime.store.db.reader
+        return json_response(
+            event_view(
+                event,
+                runtime.store.attempts_of(event.id),
+                reports.statuses_of(reader, event.id),
+                reports.notifications_of(reader, event.id),
+            )
+        )
 
     @bp.post("/v1/events/<event_id>/replay")
     def replay_event(event_id: str) -> Response:

@@ -71,6 +71,20 @@ class StoreCollector(Collector):
         for name in stats.paused_accounts(db):
             paused.add_metric([name], 1)
         yield paused
+        reported = CounterMetricFamily(
+            "lto_delivery_statuses", "Delivery statuses Kaleyra reported", labels=["status"]
+        )
+        for status, count in sorted(stats.status_counts(db).items()):
+            reported.add_metric([status], count)
+        yield reported
+        outbox = GaugeMetricFamily("lto_notifications", "Status notifications to the platforms",
+                                   labels=["target", "state"])  # fmt: skip
+        for (target, state), count in sorted(stats.notification_counts(db).items()):
+            outbox.add_metric([target, state], count)
+        yield outbox
+        early = GaugeMetricFamily("lto_early_reports", "Delivery reports waiting for their message")
+        early.add_metric([], stats.early_report_count(db))
+        yield early
 
 
 def metrics_blueprint(store: EventStore) -> Blueprint:

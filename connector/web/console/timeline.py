@@ -101,8 +101,9 @@ def notifications(store: EventStore, event: Event) -> list[Entry]:
         if row.get("last_error"):
             details.append(("Last error", clean_text(str(row["last_error"]))))
         at = row.get("updated_ms") or row.get("created_ms") or event.created_ms
-        status = str(row.get("status"))
-        tone = "ok" if status in ("sent", "done", "delivered") else "warn"
+        status, state = str(row.get("status")), str(row.get("state"))
+        tone = {"done": "ok", "pending": "warn"}.get(state, "bad")
+        details.insert(0, ("State", state))
         out.append(
             Entry(
                 int(at),
