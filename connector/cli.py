@@ -325,9 +325,12 @@ def check(file_: str | None, source: str, connection: str | None, **flags: Any) 
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(limit: int, status: str | None, as_json: bool) -> None:
+    from .store import reports
+
     store = open_store(load_settings())
     for event in store.recent(limit, status):
-        row = {
+        history = reports.statuses_of(store.db.reader, event.id)
+        row: dict[str, Any] = {
             "id": event.id,
             "created": _iso(event.created_ms),
             "platform": event.platform,
@@ -337,11 +340,19 @@ def events(limit: int, status: str | None, as_json: bool) -> None:
             "message_id": event.message_id,
             "error": event.error_code or event.error_kind,
             "attempts": event.attempts,
+            "delivery": event.delivery_status,
         }
         if as_json:
+            row["statuses"] = [
+                {"status": s["status"], "at": _iso(s["at_ms"]), "error_code": s["error_code"]}
+                for s in history
+            ]
             click.echo(json.dumps(row))
         else:
-            click.echo("  ".join(str(row[k] if row[k] is not None else "-") for k in row))
+            row["delivery"] = " > ".join(
+                f"{s['status']}@{_iso(s['at_ms'])[11:19]}" for s in history
+            )
+            click.echo("  ".join(str(row[k]) if row[k] not in (None, "") else "-" for k in row))
 
 
 def _iso(ms: int) -> str:

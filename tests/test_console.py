@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, update
+from sqlalchemy import update
 
 from connector.config import ConfigError
 from connector.logs import JsonFormatter
 from connector.outcomes import FAILURES
+from connector.reports.parse import StatusReport
+from connector.store.queue_ops import QueueOp
 from connector.store.schema import events
 from connector.web.console.explain import MEANING
 from connector.web.console.session import ConsoleSettings
@@ -337,7 +339,7 @@ def test_every_failure_kind_is_explained() -> None:
     assert set(MEANING) == set(FAILURES)
 
 
-def test_delivery_statuses_and_notifications_show_once_their_tables_exist(
+def test_delivery_statuses_and_what_the_platforms_were_told_show_on_the_message(
     site: LiveConnector,
 ) -> None:
     answer = site.post("/v1/messages", key=ACME_KEY, json=offer())
@@ -345,59 +347,29 @@ def test_delivery_statuses_and_notifications_show_once_their_tables_exist(
     client = signed_in(site)
     before = client.page(f"/messages/{event_id}").text
     assert "WhatsApp:" not in before and "Reported to" not in before
-    meta = MetaData()
-    statuses = Table(
-        "lto_statuses",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("event_id", String(40)),
-        Column("status", String(16)),
-        Column("at_ms", BigInteger),
-        Column("error_code", String(40)),
-        Column("error_reason", Text),
-        Column("received_ms", BigInteger),
-    )
-    notifications = Table(
-        "lto_notifications",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("event_id", String(40)),
-        Column("target", String(40)),
-        Column("status", String(16)),
-        Column("attempts", Integer),
-        Column("last_error", Text),
-        Column("created_ms", BigInteger),
-        Column("updated_ms", BigInteger),
-    )
-    engine = site.runtime.store.db.reader
-    meta.create_all(engine)
-    event = site.runtime.store.get(event_id)
+    store = site.runtime.store
+    event = store.get(event_id)
     assert event is not None
     at = event.updated_ms
-    with engine.begin() as conn:
-        conn.execute(
-            statuses.insert(),
-            [
-                {
-                    "event_id": event_id,
-                    "status": "delivered",
-                    "at_ms": at + 1,
-                    "received_ms": at + 5,
-                },
-                {"event_id": event_id, "status": "read", "at_ms": at + 2, "received_ms": at + 6},
-            ],
-        )
-        conn.execute(
-            notifications.insert().values(
-                event_id=event_id,
-                target="zapier",
-                status="sent",
-                attempts=2,
-                last_error="503 from the platform",
-                created_ms=at + 3,
-                updated_ms=at + 7,
-            )
-        )
+    reported = [
+        StatusReport("delivered", (), (event_id,), at + 1).to_json(),
+        StatusReport("read", (), (event_id,), at + 2).to_json(),
+    ]
+    store.queue(QueueOp("apply_reports", {"account": event.account, "reports": reported,
+                                          "now": at + 5}))  # fmt: skip
+    rows = [{"event_id": event_id, "target": "zapier:hk_1", "status": "delivered"}]
+    store.queue(QueueOp("fan_out", {"status_ids": [], "rows": rows, "now": at + 3}))
+    (claimed,) = store.queue(
+        QueueOp("claim_notifications", {"now": at + 3, "limit": 5, "lease_ms": 1000})
+    )
+    outcome = {
+        "id": claimed["id"],
+        "lease_until_ms": claimed["lease_until_ms"],
+        "state": "retry",
+        "error": "HTTP 503: from the platform",
+        "next_ms": at + 60_000,
+    }
+    store.queue(QueueOp("record_notifications", {"outcomes": [outcome], "now": at + 7}))
     after = client.page(f"/messages/{event_id}").text
     titles = re.findall(r'class="entry-title">([^<]+)<', after)
     assert titles == [
@@ -405,9 +377,9 @@ def test_delivery_statuses_and_notifications_show_once_their_tables_exist(
         "Attempt 1 at Kaleyra: accepted",
         "WhatsApp: delivered",
         "WhatsApp: read",
-        "Reported to zapier: sent",
+        "Reported to zapier:hk_1: delivered",
     ]
-    assert "503 from the platform" in after
+    assert "HTTP 503: from the platform" in after
     chart = client.page("/health").text
     assert re.search(r"Totals: sent 1, delivered 1, read 1, failed 0", chart)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, update
+from sqlalchemy import update
 
 from connector.store import EventStore
 from connector.store.activity import last_hour
 from connector.store.browse import Cursor, MessageFilter, page_events, queue_figures
 from connector.store.console import ConsoleStore
 from connector.store.reports import notifications_of, statuses_of
-from connector.store.schema import attempts, events
+from connector.store.schema import attempts, events, notifications, statuses
 from tests.rows import values
 
 T0 = 1_900_000_020_000  # a whole minute (epoch ms)
@@ -118,36 +118,11 @@ def test_queue_figures_and_the_last_hour_per_minute(db_url: str) -> None:
     assert hour.minutes == 60 and hour.start_ms == now - 30_000 - 59 * 60_000
     assert hour.series["sent"][-1] == 1 and hour.series["sent"][-2] == 1
     assert hour.series["failed"][-2] == 1 and hour.total("failed") == 1
-    assert hour.total("delivered") == hour.total("read") == 0  # no status table yet
+    assert hour.total("delivered") == hour.total("read") == 0  # no status reported yet
     assert statuses_of(store.db.reader, a) == [] and notifications_of(store.db.reader, a) == []
     assert last_hour(store.db.reader, now, None).series["sent"][-1] == 2
 
-    # issue 12's tables, in the shape it describes: the chart and the timeline read them
-    meta = MetaData()
-    statuses = Table(
-        "lto_statuses",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("event_id", String(40)),
-        Column("status", String(16)),
-        Column("at_ms", BigInteger),
-        Column("error_code", String(40)),
-        Column("error_reason", Text),
-        Column("received_ms", BigInteger),
-    )
-    notifications = Table(
-        "lto_notifications",
-        meta,
-        Column("id", Integer, primary_key=True),
-        Column("event_id", String(40)),
-        Column("target", String(40)),
-        Column("status", String(16)),
-        Column("attempts", Integer),
-        Column("last_error", Text),
-        Column("created_ms", BigInteger),
-        Column("updated_ms", BigInteger),
-    )
-    meta.create_all(store.db.reader)
+    # issue 12's tables: the chart and the timeline read them
     with store.db.write() as conn:
         for event_id, status, at in (
             (a, "delivered", now - 5_000),
@@ -157,10 +132,21 @@ def test_queue_figures_and_the_last_hour_per_minute(db_url: str) -> None:
         ):
             conn.execute(
                 statuses.insert().values(
-                    event_id=event_id, status=status, at_ms=at, received_ms=at + 100
+                    event_id=event_id,
+                    status=status,
+                    at_ms=at,
+                    received_ms=at + 100,
+                    forward=True,
+                    fanned_out=True,
                 )
             )
-        told = {"target": "hubspot", "status": "sent", "attempts": 1}
+        told = {
+            "target": "hubspot",
+            "status": "delivered",
+            "state": "done",
+            "attempts": 1,
+            "next_ms": now,
+        }
         conn.execute(
             notifications.insert().values(event_id=a, created_ms=now, updated_ms=now, **told)
         )

@@ -74,7 +74,16 @@ class Event:
 
     @classmethod
     def from_row(cls, row: RowMapping | dict[str, Any]) -> Event:
-        return cls(**{key: row[key] for key in cls.__slots__})
+        """An event from its row; a row written before the delivery-report columns (a caller's
+        dict, a migration's test data) has them empty."""
+        return cls(
+            **{key: row[key] for key in _REQUIRED},
+            delivery_status=row.get("delivery_status"),
+            waits=row.get("waits"),
+        )
+
+
+_REQUIRED = tuple(k for k in Event.__slots__ if k not in ("delivery_status", "waits"))
 
 
 def event_row(event: Event) -> dict[str, Any]:

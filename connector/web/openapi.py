@@ -42,6 +42,9 @@ SECURITY_SCHEMES = {
     "hubspotSignatureV2": {"type": "apiKey", "in": "header", "name": "X-HubSpot-Signature"},
     "hubspotSignatureVersion": {"type": "apiKey", "in": "header",
                                 "name": "X-HubSpot-Signature-Version"},
+    "callbackToken": {"type": "apiKey", "in": "header", "name": "X-Callback-Token",
+                      "description": "The connection's reports.callback_token (also accepted "
+                      "as the URL's last segment or the Basic auth password)."},
     "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256",
                     "description": "base64 HMAC-SHA256 of the raw body with the app secret."},
 }  # fmt: skip
@@ -279,6 +282,7 @@ class _Document:
                                        422: Answer("A field of the request has the wrong type"),
                                        503: Answer("HUBSPOT_CLIENT_SECRET is not set")}),
         }})  # fmt: skip
+        self.callbacks()
         self.get("/healthz", "Liveness", [], {200: Answer("The process runs", "Health")})
         self.get("/readyz", "Readiness: the store answers; upstream kaleyra or sandbox", [],
                  {200: Answer("Ready", "Readiness"),
@@ -292,6 +296,44 @@ class _Document:
         self.get(
             "/openapi.json", "This document", [], {200: Answer("OpenAPI 3", {"type": "object"})}
         )
+
+    def callbacks(self) -> None:
+        """Kaleyra's callback profile: GET with the variables in the query, POST or PUT with
+        a JSON body (the profile's template, or the v2 status webhook) or a form."""
+        connection = {"in": "path", "name": "connection", "required": True,
+                      "schema": {"type": "string"}}  # fmt: skip
+        token = {"in": "path", "name": "token", "required": True, "schema": {"type": "string"}}
+        variables = {"type": "object", "additionalProperties": True,
+                     "description": "The callback profile's variables (id, status, timestamp, "
+                     "error, error_code, ref, ref1, ref2 …) or the v2 status webhook "
+                     "(meta_object, extra_info)."}  # fmt: skip
+        answers = self.answers({
+            200: Answer("Stored (duplicates count once)", "CallbackReceipt"),
+            **errors(400, 401, 413),
+            422: Answer("A variable breaks its rule (named)", "Error"),
+        })  # fmt: skip
+        for path, parameters, secured in (
+            ("/callbacks/kaleyra/{connection}", [connection],
+             security((("callbackToken",), ("basic",)))),
+            ("/callbacks/kaleyra/{connection}/{token}", [connection, token], []),
+        ):  # fmt: skip
+            name = "kaleyra_callback" + ("_token" if len(parameters) > 1 else "")
+            query = {"in": "query", "name": "variables", "required": False, "style": "form",
+                     "explode": True, "schema": variables}  # fmt: skip
+            operations = {
+                method: {
+                    "summary": "Kaleyra's WhatsApp delivery report for this connection",
+                    "operationId": f"{name}_{method}",
+                    "tags": ["kaleyra"],
+                    "parameters": parameters + ([query] if method == "get" else []),
+                    "security": secured,
+                    "responses": answers,
+                    **({} if method == "get" else {"requestBody": {"required": True, "content": {
+                        "application/json": {"schema": variables}}}}),
+                }
+                for method in ("get", "post", "put")
+            }  # fmt: skip
+            self.spec.path(path=path, operations=operations)
 
     def get(
         self,

@@ -216,8 +216,38 @@ ANSWERS: dict[str, dict[str, Any]] = {
             "error": {"type": "object", "nullable": True},
             "attempts": {"type": "array", "items": {"type": "object"}},
             "next_attempt_ms": {"type": "integer", "nullable": True},
+            "delivery_status": {
+                "type": "string",
+                "nullable": True,
+                "enum": ["sent", "delivered", "read", "failed", "not-sent"],
+                "description": "The furthest status Kaleyra reported (never backwards).",
+            },
+            "statuses": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Every status reported, once each, with its time.",
+            },
+            "notifications": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "What each platform was told, and its state.",
+            },
             "created_ms": {"type": "integer"},
             "sandbox": {"type": "boolean"},
+        },
+    },
+    "CallbackReceipt": {
+        "type": "object",
+        "required": ["received", "matched", "duplicates", "forward", "early"],
+        "properties": {
+            "received": {"type": "integer", "description": "Statuses the callback carried."},
+            "matched": {"type": "integer", "description": "Matched to a message."},
+            "duplicates": {"type": "integer", "description": "Already known: counted once."},
+            "forward": {"type": "integer", "description": "Moved a message on."},
+            "early": {
+                "type": "integer",
+                "description": "Message not known yet: kept, matched when it is.",
+            },
         },
     },
     "Connection": {
