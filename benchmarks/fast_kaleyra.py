@@ -43,6 +43,7 @@ class Upstream:
         self.times: list[float] = []
         self.offers: set[bytes] = set()
         self.issued = 0
+        self.sent: list[tuple[str, str | None]] = []  # (message id, the connector's event ref)
         self.tokens = self.rate
         self.refilled = time.monotonic()
 
@@ -58,15 +59,19 @@ class Upstream:
         return True
 
 
-# the connector sends compact JSON: the offer's key is read without parsing the whole body
-REF = re.compile(rb'"ref":"((?:[^"\\]|\\.)*)"')
+# the connector sends compact JSON: the offer's key is read without parsing the whole body; a
+# ref holding the connector's own event id (written into a free ref slot) is not the offer's
+REF = re.compile(rb'"ref":"(?!evt_)((?:[^"\\]|\\.)*)"')
 FIRST_BODY_TEXT = re.compile(
     rb'"type":"body","parameters":\[\{"type":"text","text":"((?:[^"\\]|\\.)*)"'
 )
 
 
+EVENT_REF = re.compile(rb'"ref[12]?":"(evt_[0-9a-f]{32})"')
+
+
 def offer_key(body: bytes) -> bytes | None:
-    """The offer's ``extra_info.ref``, else its first body variable; None: not a message."""
+    """The offer's own ``extra_info.ref``, else its first body variable; None: not a message."""
     if b'"messaging_object"' not in body:
         return None
     found = REF.search(body) or FIRST_BODY_TEXT.search(body)
@@ -98,7 +103,10 @@ def make_app(upstream: Upstream) -> web.Application:
         upstream.offers.add(key)
         await asyncio.sleep(upstream.delay_s)
         upstream.issued += 1
-        answer = ACCEPTED % f"A{upstream.issued:019d}".encode()
+        message_id = f"A{upstream.issued:019d}"
+        found = EVENT_REF.search(body)
+        upstream.sent.append((message_id, found.group(1).decode() if found else None))
+        answer = ACCEPTED % message_id.encode()
         return web.Response(body=answer, status=202, content_type="application/json")
 
     async def stats(request: web.Request) -> web.Response:
@@ -117,6 +125,11 @@ def make_app(upstream: Upstream) -> web.Application:
     async def times(request: web.Request) -> web.Response:
         return web.json_response(upstream.times)
 
+    async def sent(request: web.Request) -> web.Response:
+        """What was accepted: [message id, the connector's event id in a ref] per message (the
+        status-loop benchmark sends Kaleyra's callbacks for them)."""
+        return web.json_response(upstream.sent)
+
     async def reset(request: web.Request) -> web.Response:
         upstream.reset()
         return web.json_response({"reset": True})
@@ -125,6 +138,7 @@ def make_app(upstream: Upstream) -> web.Application:
     app.router.add_post(path, send)
     app.router.add_get("/stats", stats)
     app.router.add_get("/times", times)
+    app.router.add_get("/sent", sent)
     app.router.add_post("/reset", reset)
     return app
 

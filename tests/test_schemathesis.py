@@ -67,6 +67,11 @@ OTHER_ROUTES = [
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    *(
+        (method, path)
+        for method in ("GET", "POST", "PUT")
+        for path in ("/callbacks/kaleyra/{connection}", "/callbacks/kaleyra/{connection}/{token}")
+    ),
 ]
 ROUTES = [("POST", p.path) for p in PLATFORMS] + [("HEAD", "/hooks/leadsquared"), *OTHER_ROUTES]
 # "format: phone" is the connector's: numbers it takes (and some it does not), so valid offers

@@ -49,7 +49,8 @@ def test_zapier_runtime_create_sends_one_offer(
     [request] = kaleyra.sent
     assert result["message_id"] == request.message_id
     body = request.json
-    assert body["extra_info"] == {"ref": "order-42", "wa_source": "zapier"}
+    # the caller's ref as given; the connector's own reference (the event id) in the next slot
+    assert body["extra_info"] == {"ref": "order-42", "ref1": result["id"], "wa_source": "zapier"}
     assert body["messaging_object"]["to"] == "+919876543210"
     parts = components(kaleyra)
     assert [p["text"] for p in parts["body"]["parameters"]] == ["Asha", "20%"]

@@ -191,7 +191,9 @@ class Notifier:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             work = self.round()
-            if not work and self._in_flight == 0:
+            with self._lock:
+                idle = not work and self._in_flight == 0 and not self._done
+            if idle:
                 return
             time.sleep(0.01)
 
