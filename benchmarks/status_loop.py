@@ -97,7 +97,7 @@ def offers(base_url: str, count: int, label: str) -> None:
     asyncio.run(run())
 
 
-def callback(message_id: str, ref: str, status: str, n: int) -> tuple[str, dict[str, Any]]:
+def callback(message_id: str, ref: str, status: str) -> tuple[str, dict[str, Any]]:
     """(method, request kwargs) as Kaleyra's profile sends it, the shape varying by status."""
     stamp = str(int(time.time()))
     template = {"id": f"{message_id}:0", "status": status, "timestamp": stamp, "ref": ref,
@@ -119,16 +119,10 @@ def callback(message_id: str, ref: str, status: str, n: int) -> tuple[str, dict[
 def play_callbacks(
     url: str, sent: list[tuple[str, str]], rate: float | None, concurrency: int
 ) -> tuple[float, int, list[float], dict[str, float]]:
-    """Every message's three callbacks, in order per message, paced at ``rate`` per second
-    (None: as fast as ``concurrency`` allows). (seconds, errors, answer ms, send time by the
-    notification's webhook-id)."""
-    # in groups of 50 messages: each message's statuses go out in order, not back to back
-    plan = [
-        (message_id, ref, status)
-        for group in range(0, len(sent), 50)
-        for status in STATUSES
-        for message_id, ref in sent[group : group + 50]
-    ]
+    """Every message's three callbacks, each sent after the one before it was answered (as
+    Kaleyra reports: in order, apart in time), ``concurrency`` at a time, started at ``rate``
+    callbacks per second overall (None: as fast as they are answered). (seconds, errors,
+    answer ms, send time by the notification's webhook-id)."""
     sent_at: dict[str, float] = {}
     answers: list[float] = []
     errors = 0
@@ -138,14 +132,16 @@ def play_callbacks(
         limit = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
         timeout = aiohttp.ClientTimeout(total=30)
+        slot = 0
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             start = time.monotonic()
 
-            async def one(i: int, message_id: str, ref: str, status: str) -> None:
-                nonlocal errors
+            async def one(message_id: str, ref: str, status: str) -> None:
+                nonlocal errors, slot
                 if rate:
-                    await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
-                method, kwargs = callback(message_id, ref, status, i)
+                    slot += 1
+                    await asyncio.sleep(max(0.0, start + slot / rate - time.monotonic()))
+                method, kwargs = callback(message_id, ref, status)
                 async with limit:
                     sent_at[f"msg_{ref}_{status}"] = time.time()
                     began = time.monotonic()
@@ -158,7 +154,11 @@ def play_callbacks(
                         errors += 1
                     answers.append((time.monotonic() - began) * 1000)
 
-            await asyncio.gather(*(one(i, *item) for i, item in enumerate(plan)))
+            async def chain(message_id: str, ref: str) -> None:
+                for status in STATUSES:
+                    await one(message_id, ref, status)
+
+            await asyncio.gather(*(chain(m, r) for m, r in sent))
             return time.monotonic() - start
 
     seconds = asyncio.run(run())
