@@ -99,6 +99,7 @@ class Relay:
             "platform_ref": sub.delivery_id,
             "recipient_last4": sub.offer.to[-4:],
             "waits": sub.waits,
+            "delivery_status": None,
             "created_ms": stamp,
             "updated_ms": stamp,
         }, explicit
