@@ -50,7 +50,14 @@ class HookUrl(fields.Url):
 class ZapierSubscription(PlatformSchema):
     """What the integration's ``performSubscribe`` posts."""
 
-    target_url = HookUrl(required=True)
+    target_url = HookUrl(
+        required=True,
+        metadata={
+            "openapi": {"type": "string", "format": "uri", "maxLength": MAX_URL,
+                        "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$"},
+            "description": "The Zap's hook URL (Zapier's bundle.targetUrl).",
+        },
+    )  # fmt: skip
 
 
 class StatusChangesQuery(PlatformSchema):
