@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 import urllib3
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert
 
 from connector.notify.base import FanOut, Notice
 from connector.notify.record import status_record
@@ -24,7 +24,10 @@ from connector.store.schema import statuses
 from connector.store.zapier_hooks import ZapierHooks, hooks_by_account
 from tests import zapier_runtime
 from tests.conftest import CONNECTOR_KEY, LiveConnector
+from tests.kaleyra_fake import FakeKaleyra
 from tests.platform_cases import ACME_KEY, OTHER_KEY, api_offer
+from tests.served import kaleyra_env, serve
+from tests.test_zapier import ZAP_INPUT
 
 ZAPIER_HOOK = "https://hooks.zapier.com/hooks/standard/1234567/0a1b2c3d4e5f/"
 
@@ -132,6 +135,38 @@ def test_the_sample_and_output_fields_are_the_records_shape(connector: LiveConne
     assert list(operation["sample"]) == list(record)
     assert [f["key"] for f in operation["outputFields"]] == list(record)
     assert operation["type"] == "hook"
+
+
+def test_the_served_connector_keeps_hooks_across_its_workers(
+    kaleyra: FakeKaleyra, pg_url: str, tmp_path: Any
+) -> None:
+    """gunicorn with three workers on PostgreSQL: each Zapier call may reach another process."""
+    with serve(kaleyra_env(kaleyra, pg_url), tmp_path, workers=3) as served:
+        sent = zapier_runtime.run("create", served.base_url, CONNECTOR_KEY, ZAP_INPUT)["result"]
+        engine = create_engine(pg_url)
+        with engine.begin() as conn:
+            conn.execute(insert(statuses).values(
+                event_id=sent["id"], status="delivered", at_ms=1_900_000_000_000,
+                received_ms=1_900_000_000_050, forward=True, fanned_out=False))  # fmt: skip
+        hook_ids = [
+            zapier_runtime.run("subscribe", served.base_url, CONNECTOR_KEY,
+                               bundle={"targetUrl": f"{ZAPIER_HOOK}{n}/"})["result"]["id"]
+            for n in range(3)
+        ]  # fmt: skip
+        assert hooks_by_account(engine) == {"default": hook_ids}
+        for _ in range(3):
+            listed = zapier_runtime.run("hook_list", served.base_url, CONNECTOR_KEY)["result"]
+            assert [(r["id"], r["ref"]) for r in listed] == [(f"{sent['id']}:delivered",
+                                                              "order-42")]  # fmt: skip
+        for hook_id in hook_ids:
+            off = zapier_runtime.run("unsubscribe", served.base_url, CONNECTOR_KEY,
+                                     bundle={"subscribeData": {"id": hook_id}})  # fmt: skip
+            assert off["ok"], off
+        assert hooks_by_account(engine) == {}
+        engine.dispose()
+    logs = served.logs()
+    assert "0a1b2c3d4e5f" not in logs and CONNECTOR_KEY not in logs  # no hook URL, no key
+    assert "9876543210" not in logs
 
 
 # --- errors --------------------------------------------------------------------------------------
