@@ -62,7 +62,7 @@ def test_turning_a_zap_on_subscribes_its_hook_to_the_connection(connector: LiveC
     assert outcome["ok"], outcome
     hook_id = outcome["result"]["id"]
     assert hooks_of(connector).target_url(hook_id) == ZAPIER_HOOK
-    assert hooks_by_account(connector.runtime.store.db.engine) == {"default": [hook_id]}
+    assert hooks_by_account(connector.runtime.store.db) == {"default": [hook_id]}
 
 
 def test_turning_the_zap_off_deletes_the_subscription(connector: LiveConnector) -> None:
@@ -72,7 +72,7 @@ def test_turning_the_zap_off_deletes_the_subscription(connector: LiveConnector) 
     outcome = zapier_runtime.run("unsubscribe", connector.base_url, CONNECTOR_KEY, bundle=off)
     assert outcome["ok"], outcome
     assert hooks_of(connector).target_url(hook_id) is None
-    assert hooks_by_account(connector.runtime.store.db.engine) == {}
+    assert hooks_by_account(connector.runtime.store.db) == {}
     again = zapier_runtime.run("unsubscribe", connector.base_url, CONNECTOR_KEY, bundle=off)
     assert (again["name"], again["status"], again["code"]) == ("AppError", 404, "not_found")
 
@@ -121,7 +121,7 @@ def test_each_connection_lists_and_unsubscribes_only_its_own(tenants: LiveConnec
 
     hook_id = zapier_runtime.run("subscribe", tenants.base_url, ACME_KEY,
                                  bundle={"targetUrl": ZAPIER_HOOK})["result"]["id"]  # fmt: skip
-    assert hooks_by_account(tenants.runtime.store.db.engine) == {"acme": [hook_id]}
+    assert hooks_by_account(tenants.runtime.store.db) == {"acme": [hook_id]}
     stolen = zapier_runtime.run("unsubscribe", tenants.base_url, OTHER_KEY,
                                 bundle={"subscribeData": {"id": hook_id}})  # fmt: skip
     assert stolen["status"] == 404
@@ -186,7 +186,7 @@ def test_a_bad_target_url_is_refused_naming_it(
     error = response.json()
     assert error["errors"]["target_url"][0]["code"] == code
     assert error["message"].startswith("target_url: ")
-    assert hooks_by_account(connector.runtime.store.db.engine) == {}
+    assert hooks_by_account(connector.runtime.store.db) == {}
 
 
 def test_a_bad_limit_is_refused_naming_it(connector: LiveConnector) -> None:
@@ -218,7 +218,7 @@ def test_a_wrong_or_missing_key_gets_what_the_create_action_gets(
         outcome = zapier_runtime.run(action, connector.base_url, "not-the-key",
                                      bundle={"targetUrl": ZAPIER_HOOK})  # fmt: skip
         assert outcome["name"] == "ExpiredAuthError", outcome  # "reconnect your account"
-    assert hooks_by_account(connector.runtime.store.db.engine) == {}
+    assert hooks_by_account(connector.runtime.store.db) == {}
 
 
 def test_an_unknown_hook_id_is_a_404_in_the_error_shape(connector: LiveConnector) -> None:
@@ -282,7 +282,7 @@ def subscribed(live: LiveConnector, url: str) -> tuple[ZapierTarget, str, Event]
     event = send_offer(live)
     target = next(t for t in build_targets(live.runtime.store, live.settings) if t.name == "zapier")
     assert isinstance(target, ZapierTarget)
-    fan_out = FanOut(zapier_hooks=hooks_by_account(live.runtime.store.db.engine))
+    fan_out = FanOut(zapier_hooks=hooks_by_account(live.runtime.store.db))
     connection = next(iter(live.runtime.connections))
     [row] = target.targets_for(event, connection, "delivered", fan_out)
     assert row == f"zapier:{hook_id}"
@@ -306,7 +306,7 @@ def test_a_410_from_zapier_deletes_the_subscription(
     receiver.status = 410
     target, row, event = subscribed(connector, receiver.url())
     assert target.send(notice(connector, event, row), urllib3.PoolManager()).state == "gone"
-    assert hooks_by_account(connector.runtime.store.db.engine) == {}
+    assert hooks_by_account(connector.runtime.store.db) == {}
     assert target.send(notice(connector, event, row, "read"), urllib3.PoolManager()).state == (
         "gone"
     )

@@ -34,14 +34,15 @@ def is_hook_id(text: str) -> bool:
     return HOOK_ID.fullmatch(text) is not None
 
 
-def hooks_by_account(engine: Engine) -> dict[str, list[str]]:
+def hooks_by_account(db: Database | Engine) -> dict[str, list[str]]:
     """Every subscription's id, by account, oldest first: ``FanOut.zapier_hooks``. One small
-    query over a table with a row per active Zap."""
+    query over a table with a row per active Zap. Give the store's ``Database`` (its reader:
+    on SQLite the writer engine would begin an IMMEDIATE transaction) or any engine."""
     query = select(zapier_hooks.c.account, zapier_hooks.c.id).order_by(
         zapier_hooks.c.created_ms, zapier_hooks.c.id
     )
     out: dict[str, list[str]] = {}
-    with engine.connect() as conn:
+    with db.read() if isinstance(db, Database) else db.connect() as conn:
         for account, hook_id in conn.execute(query):
             out.setdefault(str(account), []).append(str(hook_id))
     return out
