@@ -35,6 +35,7 @@ from .web.hooks import hooks_blueprint
 from .web.hubspot_options import hubspot_options_blueprint
 from .web.metrics import metrics_blueprint
 from .web.openapi import openapi_blueprint
+from .web.zapier_hooks import zapier_hooks_blueprint
 
 logger = logging.getLogger("connector.http")
 MAX_BODY_BYTES = 1024 * 1024
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     app.register_blueprint(metrics_blueprint(runtime.store))
     app.register_blueprint(openapi_blueprint(platforms))
     app.register_blueprint(console_blueprint())
+    app.register_blueprint(zapier_hooks_blueprint())
     _install_request_log(app)
     _install_error_handlers(app)
 

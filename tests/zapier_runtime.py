@@ -30,8 +30,11 @@ def run(
     api_key: str = "",
     inputs: dict[str, Any] | None = None,
     app: Path = INTEGRATION,
+    bundle: dict[str, Any] | None = None,
 ) -> Any:
-    """One action (create, auth, templates, validate); returns the harness's JSON line."""
+    """One action (create, auth, templates, subscribe, unsubscribe, hook, hook_list, validate);
+    ``bundle`` adds what Zapier gives a REST hook (targetUrl, subscribeData, cleanedRequest).
+    Returns the harness's JSON line."""
     ensure_installed()
     request = {
         "app": str(app),
@@ -39,6 +42,7 @@ def run(
         "api_key": api_key,
         "action": action,
         "input": inputs or {},
+        "bundle": bundle or {},
     }
     done = subprocess.run(
         ["node", str(HARNESS / "run_app.js")],

@@ -1,9 +1,10 @@
 """The Zapier integration (``manifests/zapier/``) on zapier-platform-core, built from the schema.
 
 ``definition.json`` is pure data: custom auth tested on ``GET /v1/me``, a hidden trigger listing
-``GET /v1/templates`` for the template dropdown, and the create "Send WhatsApp limited-time offer"
-with one input field per offer field. ``index.js`` (copied from this package) adds the API key
-header and turns the connector's errors into Zapier's.
+``GET /v1/templates`` for the template dropdown, the REST-hook trigger "Message status changed"
+(``zapier_trigger.py``), and the create "Send WhatsApp limited-time offer" with one input field
+per offer field. ``index.js`` (copied from this package) adds the API key header, the hook
+triggers' ``perform`` and turns the connector's errors into Zapier's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from .. import __version__
 from .catalog import ACCEPTED_FIELDS, ACCEPTED_SAMPLE, ManifestField, offer_fields
 from .render import as_json
+from .zapier_trigger import STATUS_KEY, status_trigger
 
 CORE_VERSION = "19.1.0"  # zapier-platform-core, pinned exactly as Zapier's own templates do
 BASE = "{{bundle.authData.base_url}}"
@@ -88,7 +90,8 @@ def definition() -> dict[str, Any]:
                         {"key": "label", "label": "Label"},
                     ],
                 },
-            }
+            },
+            STATUS_KEY: status_trigger(BASE),
         },
         "creates": {
             CREATE_KEY: {

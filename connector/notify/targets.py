@@ -8,6 +8,7 @@ from .base import Target
 from .clevertap import CleverTapTarget
 from .webengage import WebEngageTarget
 from .webhook import WebhookTarget
+from .zapier import ZapierTarget
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -16,5 +17,10 @@ if TYPE_CHECKING:
 
 def build_targets(store: EventStore, settings: Settings) -> list[Target]:
     """One instance per target module; each decides per message whether it is owed anything."""
-    targets: list[Target] = [CleverTapTarget(), WebEngageTarget(), WebhookTarget()]
+    targets: list[Target] = [
+        CleverTapTarget(),
+        WebEngageTarget(),
+        WebhookTarget(),
+        ZapierTarget(store),
+    ]
     return targets

@@ -28,6 +28,7 @@ from ..platforms.hubspot import CHOICES
 from ..platforms.routedoc import KEYED, Answer, RouteDoc, SchemaRef, errors
 from .hubspot_options import HubSpotOptionsRequest
 from .openapi_schemas import ANSWERS, ref
+from .zapier_hooks import LIST_MAX, ZapierSubscription
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "A connection's API key."},
@@ -283,6 +284,7 @@ class _Document:
                                        503: Answer("HUBSPOT_CLIENT_SECRET is not set")}),
         }})  # fmt: skip
         self.callbacks()
+        self.zapier_hooks(keyed)
         self.get("/healthz", "Liveness", [], {200: Answer("The process runs", "Health")})
         self.get("/readyz", "Readiness: the store answers; upstream kaleyra or sandbox", [],
                  {200: Answer("Ready", "Readiness"),
@@ -334,6 +336,42 @@ class _Document:
                 for method in ("get", "post", "put")
             }  # fmt: skip
             self.spec.path(path=path, operations=operations)
+
+    def zapier_hooks(self, keyed: list[dict[str, list[str]]]) -> None:
+        """The "Message status changed" REST hook of the Zapier integration."""
+        store_down = Answer("The store does not answer: retry after Retry-After", retry_after=True)
+        self.spec.path(path="/v1/zapier/hooks", operations={"post": {
+            "summary": "Subscribe a Zap's hook URL to the API key's connection's status changes",
+            "operationId": "zapier_subscribe",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": self.schema(ZapierSubscription)}}},
+            "security": keyed,
+            "responses": self.answers({
+                201: Answer("Subscribed", "ZapierHook"),
+                400: Answer("Not JSON, or target_url is not an http(s) URL (named)"),
+                **errors(401, 413), 503: store_down}),
+        }})  # fmt: skip
+        hook_id = {"in": "path", "name": "hook_id", "required": True,
+                   "schema": {"type": "string"}}  # fmt: skip
+        self.spec.path(path="/v1/zapier/hooks/{hook_id}", operations={"delete": {
+            "summary": "Unsubscribe a Zap's hook (only the connection's own)",
+            "operationId": "zapier_unsubscribe", "parameters": [hook_id], "security": keyed,
+            "responses": self.answers({200: Answer("Unsubscribed", "ZapierHook"), **errors(401),
+                                       404: Answer("No such subscription for this key"),
+                                       503: store_down}),
+        }})  # fmt: skip
+        limit = {"in": "query", "name": "limit", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": 10},
+                 "description": "How many changes, newest first."}  # fmt: skip
+        self.get(
+            "/v1/zapier/status-changes",
+            "The connection's latest status changes, as a Zapier hook receives them",
+            keyed,
+            {200: Answer("Newest first", {"type": "array", "items": ref("StatusRecord")}),
+             400: Answer("limit is not an integer from 1 to 100 (named)"), **errors(401),
+             503: store_down},
+            [limit],
+        )  # fmt: skip
 
     def get(
         self,

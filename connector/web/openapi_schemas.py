@@ -285,6 +285,39 @@ ANSWERS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "ZapierHook": {
+        "type": "object",
+        "required": ["id"],
+        "properties": {
+            "id": {**TEXT, "description": "The subscription: Zapier keeps it to unsubscribe."},
+            "deleted": {"type": "boolean"},
+        },
+    },
+    "StatusRecord": {
+        "type": "object",
+        "description": "One status change of a message (connector/notify/record.py): what a "
+        "Zapier hook receives. Never the recipient's full number.",
+        "required": ["id", "type", "event_id", "status", "at", "connection"],
+        "properties": {
+            "id": {**TEXT, "description": "Event id and status: unique per change."},
+            "type": {"type": "string", "enum": ["message.status"]},
+            "event_id": TEXT,
+            "status": {
+                "type": "string",
+                "enum": ["sent", "delivered", "read", "failed", "not-sent"],
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "connection": TEXT,
+            "platform": TEXT,
+            "platform_ref": NULLABLE_TEXT,
+            "message_id": NULLABLE_TEXT,
+            "template_name": NULLABLE_TEXT,
+            "recipient_last4": NULLABLE_TEXT,
+            "ref": NULLABLE_TEXT,
+            "error_code": NULLABLE_TEXT,
+            "error_reason": NULLABLE_TEXT,
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],

@@ -2,7 +2,8 @@
 
 // Written by `lto-connector manifests build` from the connector's schemas: do not edit here.
 // definition.json holds the fields, requests and samples; this file adds what JSON cannot say:
-// the API key on every request, and the connector's errors turned into Zapier's.
+// the API key on every request, the hook triggers' perform, and the connector's errors turned
+// into Zapier's.
 
 const core = require('zapier-platform-core');
 const definition = require('./definition.json');
@@ -60,8 +61,28 @@ const surfaceErrors = (response, z) => {
   throw new z.errors.Error(message, code, response.status);
 };
 
+// A REST hook trigger: the connector posts one record per status change to the Zap's hook, and
+// the trigger hands Zapier that record as a list of one (a list posted is passed on as it is).
+const hookRecords = (z, bundle) => {
+  const posted = bundle.cleanedRequest;
+  return Array.isArray(posted) ? posted : [posted];
+};
+
+const withHookPerform = (triggers) => {
+  const out = {};
+  for (const [key, trigger] of Object.entries(triggers || {})) {
+    const operation = trigger.operation || {};
+    out[key] =
+      operation.type === 'hook'
+        ? { ...trigger, operation: { ...operation, perform: hookRecords } }
+        : trigger;
+  }
+  return out;
+};
+
 module.exports = {
   ...definition,
+  triggers: withHookPerform(definition.triggers),
   platformVersion: core.version,
   beforeRequest: [prepareRequest],
   afterResponse: [surfaceErrors],

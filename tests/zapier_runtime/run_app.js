@@ -5,7 +5,9 @@
 // validates its definition with zapier-platform-schema.
 //
 //   stdin : {"app": "<path to the integration's index.js>", "action": "create"|"auth"|
-//            "templates"|"validate", "base_url": "...", "api_key": "...", "input": {...}}
+//            "templates"|"subscribe"|"unsubscribe"|"hook"|"hook_list"|"validate",
+//            "base_url": "...", "api_key": "...", "input": {...}, "bundle": {...}}
+//           ("bundle": what Zapier adds for a REST hook: targetUrl, subscribeData, cleanedRequest)
 //   stdout: one JSON line: {"ok": true, "result": ...}, or {"ok": false, "name", "message",
 //           "status", "delay", "code"}; for "validate", {"ok": true, "result": {"errors": [...]}}
 //   exit  : 0 for all of these; non-zero only when the harness itself fails.
@@ -27,6 +29,11 @@ const METHODS = {
   create: (app) => app.creates.send_offer.operation.perform,
   auth: (app) => app.authentication.test,
   templates: (app) => app.triggers.templates.operation.perform,
+  // the "Message status changed" REST hook
+  subscribe: (app) => app.triggers.message_status.operation.performSubscribe,
+  unsubscribe: (app) => app.triggers.message_status.operation.performUnsubscribe,
+  hook: (app) => app.triggers.message_status.operation.perform,
+  hook_list: (app) => app.triggers.message_status.operation.performList,
 };
 
 const readStdin = async () => {
@@ -78,7 +85,14 @@ const validate = (app) => {
 };
 
 const main = async () => {
-  const { app: appPath, base_url, api_key, input = {}, action = 'create' } = await readStdin();
+  const {
+    app: appPath,
+    base_url,
+    api_key,
+    input = {},
+    bundle: extra = {},
+    action = 'create',
+  } = await readStdin();
   if (action !== 'validate' && !METHODS[action]) throw new Error(`unknown action: ${action}`);
 
   const zapier = require('zapier-platform-core');
@@ -88,7 +102,7 @@ const main = async () => {
     out = { ok: true, result: validate(app) };
   } else {
     const appTester = zapier.createAppTester(app);
-    const bundle = { authData: { base_url, api_key }, inputData: input };
+    const bundle = { ...extra, authData: { base_url, api_key }, inputData: input };
     try {
       out = { ok: true, result: await appTester(METHODS[action](app), bundle) };
     } catch (err) {
