@@ -245,3 +245,26 @@ def test_the_event_shows_its_status_history(loop: LiveConnector, kaleyra: FakeKa
         ("clevertap", "delivered", "done"), ("clevertap", "read", "done")}  # fmt: skip
     metrics = requests.get(f"{loop.base_url}/metrics", timeout=5).text
     assert 'lto_delivery_statuses_total{status="read"} 1.0' in metrics
+
+
+def test_a_zap_subscribed_to_status_changes_gets_each_status_once(
+    loop: LiveConnector, kaleyra: FakeKaleyra
+) -> None:
+    hook = Receiver()
+    try:
+        subscribed = requests.post(f"{loop.base_url}/v1/zapier/hooks",
+                                   json={"target_url": hook.url},
+                                   headers={"X-Api-Key": ACME_KEY}, timeout=10)  # fmt: skip
+        assert subscribed.status_code == 201, subscribed.text
+        record = send_from("zapier", loop, kaleyra)
+        kaleyra_cb = callbacks(loop)
+        kaleyra_cb.template(record, "delivered")
+        kaleyra_cb.envelope(record, "delivered")  # the same status in the other shape
+        kaleyra_cb.envelope(record, "read")
+        notifier_of(loop).drain()
+        got = hook.received
+        assert [(r.json["status"], r.json["platform"]) for r in got] == [
+            ("delivered", "zapier"), ("read", "zapier")]  # fmt: skip
+        assert len({r.json["id"] for r in got}) == 2  # Zapier deduplicates on id
+    finally:
+        hook.stop()
