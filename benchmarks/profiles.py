@@ -122,6 +122,8 @@ def short(frame: str) -> str:
 
 
 def process_kind(command: str) -> str | None:
+    if "commit-process" in command:
+        return "commit-process"
     if " worker" in command and "connector" in command:
         return "delivery-worker"
     if "gunicorn" in command or "connector serve" in command or " serve " in command:

@@ -30,7 +30,8 @@ import aiohttp
 import requests
 
 from benchmarks.campaign import API_KEY, connector_env, serve, upstream
-from benchmarks.procs import PYTHON, free_port, started, wait_until
+from benchmarks.procs import PYTHON, descendants, free_port, started, wait_until
+from benchmarks.profiles import Profiler
 
 TOKEN = "bench-callback-token-5e2d7a91"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -166,7 +167,8 @@ def play_callbacks(
 
 
 def phase(label: str, base: str, kaleyra: Any, receiver_url: str, messages: int,
-          rate: float | None, concurrency: int) -> Phase:  # fmt: skip
+          rate: float | None, concurrency: int, profiler: Profiler | None = None,
+          pids: list[int] | None = None) -> Phase:  # fmt: skip
     before = {tuple(x) for x in requests.get(kaleyra.base + "/sent", timeout=30).json()}
     offers(base, messages, label)
     wait_until(lambda: len(requests.get(kaleyra.base + "/sent", timeout=30).json())
@@ -175,7 +177,11 @@ def phase(label: str, base: str, kaleyra: Any, receiver_url: str, messages: int,
             timeout=30).json()) if (m, r) not in before and r]  # fmt: skip
     already = len(requests.get(receiver_url + "/received", timeout=30).json())
     url = f"{base}/callbacks/kaleyra/default/{TOKEN}"
-    seconds, errors, answers, sent_at = play_callbacks(url, sent, rate, concurrency)
+    if profiler is not None and pids:
+        with profiler.record(label.replace(" ", "-").replace("/", ""), pids, 5):
+            seconds, errors, answers, sent_at = play_callbacks(url, sent, rate, concurrency)
+    else:
+        seconds, errors, answers, sent_at = play_callbacks(url, sent, rate, concurrency)
     expected = len(sent_at)
 
     def arrived() -> bool:
@@ -205,7 +211,9 @@ def main() -> None:
         help="callbacks per second (3 per message at the delivery rate reached)",
     )
     parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--profile", type=Path, help="py-spy the flat-out phase into this folder")
     args = parser.parse_args()
+    profiler = Profiler(args.profile)
     with tempfile.TemporaryDirectory(prefix="lto-status-") as folder:
         tmp = Path(folder)
         with upstream(tmp, 50, 0) as kaleyra, receiver(tmp) as receiver_url:
@@ -214,12 +222,12 @@ def main() -> None:
                 CONNECTOR_CALLBACK_TOKEN=TOKEN, STATUS_WEBHOOK_URL=receiver_url + "/status",
                 STATUS_WEBHOOK_SECRET=SECRET,
             )  # fmt: skip
-            with serve(env, tmp) as (base, _pid):
+            with serve(env, tmp) as (base, pid):
                 rows = [
                     phase(f"paced {args.rate:.0f}/s", base, kaleyra, receiver_url,
                           args.messages, args.rate, args.concurrency),
                     phase("flat out", base, kaleyra, receiver_url, args.messages, None,
-                          args.concurrency),
+                          args.concurrency, profiler, [pid, *descendants(pid)]),
                 ]  # fmt: skip
             if any(row.received < row.expected for row in rows):
                 print("".join((tmp / "serve.log").read_text().splitlines(True)[-40:]))
@@ -233,6 +241,7 @@ def main() -> None:
     for row in rows:
         print(row.row())
     print(f"(median answer {statistics.median(rows[0].answer_ms):.1f} ms paced)")
+    profiler.summarise()
 
 
 if __name__ == "__main__":

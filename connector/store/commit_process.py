@@ -50,7 +50,7 @@ def unit_of(request: dict[str, Any]) -> Callable[[Connection], Any]:
     if op == "claim":
         return Claim(request["row"], request["window_ms"])
     if op == "queue":
-        return QueueOp.from_wire(request["name"], request["args"])
+        return QueueOp.from_wire(request["name"], request["args"]).unit()
     raise ValueError(f"unknown operation {op!r}")
 
 

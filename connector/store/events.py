@@ -235,7 +235,7 @@ class EventStore:
         is one, else by this process's group committer."""
         if self.remote is not None:
             return self.remote.queue(op)
-        return self.writer.submit(op)
+        return self.writer.submit(op.unit())
 
     def begin_attempt(self, event_id: str, lease_ms: int) -> Event | None:
         """A sync repeat of a failed call: move it back to ``sending``; None if another did."""

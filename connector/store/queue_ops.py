@@ -28,7 +28,7 @@ from .queue import (
     record,
     release,
 )
-from .statuses import apply_reports, match_early
+from .statuses import ApplyReports, apply_reports, match_early
 
 SETTLEMENT_FIELDS = tuple(f.name for f in fields(Settlement))
 
@@ -122,6 +122,13 @@ class QueueOp:
     def __call__(self, conn: Connection) -> Any:
         op = OPS[self.name]
         return op.run(conn, **op.args_in(self.args))
+
+    def unit(self) -> Callable[[Connection], Any]:
+        """What a group commit runs: a batchable unit where the op has one (the callbacks'
+        reports of one group are applied together), else the op itself."""
+        if self.name == "apply_reports":
+            return ApplyReports(**self.args)
+        return self
 
     def wire(self) -> dict[str, Any]:
         """The arguments as JSON-ready data."""

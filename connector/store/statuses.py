@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from ..reports.parse import StatusReport
+from .group_commit import BatchUnit
 from .schema import early_reports, events, statuses
 
 RANK = {"sent": 1, "failed": 2, "not-sent": 2, "delivered": 3, "read": 4}
@@ -64,13 +66,22 @@ def _match(
     return matched
 
 
+@dataclass
+class Recorded:
+    """Which reports (by their index in the call) were new, and which of those moved on."""
+
+    keys: list[tuple[str, str, int]] = field(default_factory=list)  # (event, status, index)
+    forward: set[tuple[str, str, int]] = field(default_factory=set)
+
+
 def record_statuses(
     conn: Connection, pairs: Iterable[tuple[StatusReport, str]], now: int
-) -> tuple[int, int]:
-    """Keep each (event, status) once and move the events on: (new statuses, forward ones)."""
+) -> Recorded:
+    """Keep each (event, status) once and move the events on."""
     items = list(pairs)
+    out = Recorded()
     if not items:
-        return 0, 0
+        return out
     event_ids = {event_id for _, event_id in items}
     current = {
         row.id: row.delivery_status
@@ -87,12 +98,18 @@ def record_statuses(
     rows: list[dict[str, Any]] = []
     moved: dict[str, str] = {}
     # oldest first, so a batch holding delivered and read moves delivered, then read
-    for report, event_id in sorted(items, key=lambda p: (p[0].at_ms or now, RANK[p[0].status])):
+    order = sorted(range(len(items)),
+                   key=lambda i: (items[i][0].at_ms or now, RANK[items[i][0].status]))  # fmt: skip
+    for index in order:
+        report, event_id = items[index]
         if (event_id, report.status) in known:
             continue
         known.add((event_id, report.status))
         forward = moves_on(current.get(event_id), report.status)
+        key = (event_id, report.status, index)
+        out.keys.append(key)
         if forward:
+            out.forward.add(key)
             current[event_id] = moved[event_id] = report.status
         rows.append(
             {
@@ -108,33 +125,78 @@ def record_statuses(
         )
     if rows:
         conn.execute(insert(statuses), rows)
-    for event_id, status in moved.items():
-        conn.execute(update(events).where(events.c.id == event_id).values(delivery_status=status))
-    return len(rows), len(moved)
+    if moved:
+        conn.execute(
+            update(events)
+            .where(events.c.id == bindparam("b_id"))
+            .values(delivery_status=bindparam("b_status")),
+            [{"b_id": event_id, "b_status": status} for event_id, status in moved.items()],
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class ApplyReports(BatchUnit):
+    """One callback's reports (as ``StatusReport.to_json``) for ``account``'s messages. The
+    callbacks of one group commit are applied together: a handful of statements for the whole
+    group, not per callback."""
+
+    account: str
+    reports: Sequence[Mapping[str, Any]]
+    now: int
+
+    @classmethod
+    def run_batch(cls, conn: Connection, units: Sequence[Any]) -> list[dict[str, int]]:
+        batch: Sequence[ApplyReports] = units
+        parsed = [[StatusReport.from_json(r) for r in unit.reports] for unit in batch]
+        event_of: list[list[str | None]] = [[] for _ in batch]
+        by_account: dict[str, list[int]] = {}
+        for index, unit in enumerate(batch):
+            by_account.setdefault(unit.account, []).append(index)
+        for account, indexes in by_account.items():
+            reports = [report for i in indexes for report in parsed[i]]
+            pairs = iter(_match(conn, account, reports))
+            for i in indexes:
+                event_of[i] = [next(pairs)[1] for _ in parsed[i]]
+        found = [
+            (report, event_id, i)
+            for i in range(len(batch))
+            for report, event_id in zip(parsed[i], event_of[i], strict=True)
+            if event_id is not None
+        ]
+        now = max(unit.now for unit in batch)
+        new = record_statuses(conn, [(report, event_id) for report, event_id, _ in found], now)
+        keep = [
+            {"account": unit.account, "message_key": key, "report": report.to_json(),
+             "received_ms": unit.now}
+            for unit, reports, events_ in zip(batch, parsed, event_of, strict=True)
+            for report, event_id in zip(reports, events_, strict=True)
+            if event_id is None
+            for key in dict.fromkeys([*report.message_ids, *report.refs])
+        ]  # fmt: skip
+        if keep:
+            conn.execute(insert(early_reports), keep)
+        unit_of = [i for _, _, i in found]  # record_statuses' index → the callback's
+        results: list[dict[str, int]] = []
+        for i in range(len(batch)):
+            mine = [key for key in new.keys if unit_of[key[2]] == i]
+            matched = sum(1 for e in event_of[i] if e is not None)
+            results.append(
+                {
+                    "matched": matched,
+                    "duplicates": matched - len(mine),
+                    "forward": sum(1 for key in mine if key in new.forward),
+                    "early": len(event_of[i]) - matched,
+                }
+            )
+        return results
 
 
 def apply_reports(
     conn: Connection, *, account: str, reports: Sequence[Mapping[str, Any]], now: int
 ) -> dict[str, int]:
     """One callback's reports (as ``StatusReport.to_json``) for ``account``'s messages."""
-    parsed = [StatusReport.from_json(r) for r in reports]
-    matched = _match(conn, account, parsed)
-    found = [(report, event_id) for report, event_id in matched if event_id is not None]
-    early = [report for report, event_id in matched if event_id is None]
-    new, forward = record_statuses(conn, found, now)
-    keep = [
-        {"account": account, "message_key": key, "report": report.to_json(), "received_ms": now}
-        for report in early
-        for key in dict.fromkeys([*report.message_ids, *report.refs])
-    ]
-    if keep:
-        conn.execute(insert(early_reports), keep)
-    return {
-        "matched": len(found),
-        "duplicates": len(found) - new,
-        "forward": forward,
-        "early": len(early),
-    }
+    return ApplyReports(account, reports, now)(conn)
 
 
 def match_early(conn: Connection, *, now: int, limit: int = 500) -> int:
