@@ -38,7 +38,7 @@ logger = logging.getLogger("connector.notify")
 
 @dataclass
 class NotifierConfig:
-    threads: int = 32  # notifications in flight at most
+    threads: int = 64  # notifications in flight at most
     batch: int = 500  # statuses fanned out per round, at most
     lease_ms: int = 120_000  # a claimed row comes due again after this if its worker vanished
     horizon_s: int = 86_400  # a row still failing after this long is given up
@@ -110,7 +110,7 @@ class Notifier:
         return len(rows)
 
     def claim_and_send(self) -> int:
-        room = self.config.threads * 2 - self._in_flight
+        room = self.config.threads * 4 - self._in_flight
         if room <= 0:
             return 0
         claimed: list[dict[str, Any]] = self.store.queue(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -145,30 +145,45 @@ def claim_notifications(
     return rows
 
 
+# one statement for a batch of outcomes (executemany); a row claimed again since is left alone
+SETTLE_NOTIFICATION = (
+    update(notifications)
+    .where(
+        notifications.c.id == bindparam("b_id"),
+        notifications.c.state == "pending",
+        notifications.c.lease_until_ms == bindparam("b_lease"),
+    )
+    .values(
+        state=bindparam("b_state"),
+        next_ms=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        delivered_ms=bindparam("b_delivered"),
+        lease_until_ms=None,
+        updated_ms=bindparam("b_now"),
+    )
+)
+
+
 def record_notifications(
     conn: Connection, *, outcomes: Sequence[Mapping[str, Any]], now: int
 ) -> int:
     """Settle a batch: each outcome has ``id``, ``lease_until_ms`` (the claim's: a row claimed
     again since is left alone), ``state`` (done, retry, gone, failed), ``error`` and, for a
     retry, ``next_ms``."""
-    changed = 0
+    params = []
     for outcome in outcomes:
         state = outcome["state"]
-        values: dict[str, Any] = {"updated_ms": now, "lease_until_ms": None,
-                                  "last_error": outcome.get("error")}  # fmt: skip
-        if state == "done":
-            values |= {"state": "done", "delivered_ms": now, "last_error": None}
-        elif state == "retry":
-            values |= {"state": "pending", "next_ms": outcome["next_ms"]}
-        else:
-            values |= {"state": state}
-        changed += conn.execute(
-            update(notifications)
-            .where(
-                notifications.c.id == outcome["id"],
-                notifications.c.state == "pending",
-                notifications.c.lease_until_ms == outcome["lease_until_ms"],
-            )
-            .values(**values)
-        ).rowcount
+        done = state == "done"
+        params.append({
+            "b_id": outcome["id"],
+            "b_lease": outcome["lease_until_ms"],
+            "b_state": "pending" if state == "retry" else state,
+            # a retry comes due at its backoff; a settled row's next time no longer matters
+            "b_next": outcome.get("next_ms") or now,
+            "b_error": None if done else outcome.get("error"),
+            "b_delivered": now if done else None,
+        })  # fmt: skip
+    if not params:
+        return 0
+    changed = conn.execute(SETTLE_NOTIFICATION, [p | {"b_now": now} for p in params]).rowcount
     return changed
