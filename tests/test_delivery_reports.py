@@ -268,3 +268,14 @@ def test_a_zap_subscribed_to_status_changes_gets_each_status_once(
         assert len({r.json["id"] for r in got}) == 2  # Zapier deduplicates on id
     finally:
         hook.stop()
+
+
+def test_the_webhook_templates_list_the_fields_the_status_webhook_sends() -> None:
+    from connector.manifests.webhook_templates import DELIVERY_REPORTS
+    from connector.notify.record import status_record
+    from connector.store import Event
+    from tests.rows import values
+
+    record = status_record(Event.from_row(values()), "read", 1_900_000_000_000, None, None)
+    assert DELIVERY_REPORTS["fields"] == list(record)
+    assert "to" not in record  # never the recipient's number

@@ -159,10 +159,30 @@ TEMPLATES = {
 }
 
 
+# these platforms' webhook steps have no status API to report back to: each status change goes to
+# the connection's Standard Webhooks URL (README: Delivery reports)
+DELIVERY_REPORTS = {
+    "where": "In the connector's connections file: reports.webhook.url and reports.webhook.secret "
+    "(or STATUS_WEBHOOK_URL and STATUS_WEBHOOK_SECRET); Kaleyra's callback profile points at "
+    "/callbacks/kaleyra/<connection>/<callback_token>.",
+    "signed": "Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature (v1, "
+    "HMAC-SHA256 of id.timestamp.body with the secret)",
+    "fields": ["id", "type", "event_id", "status", "at", "connection", "platform", "platform_ref",
+               "message_id", "template_name", "recipient_last4", "ref", "error_code",
+               "error_reason"],
+    "statuses": ["sent", "delivered", "read", "failed", "not-sent"],
+}  # fmt: skip
+
+
 def files(public_url: str) -> dict[str, str]:
     return {
         f"templates/{name}.json": as_json(
-            {"_generated": GENERATED, "platform": name, **make(public_url)}
-        )
+            {
+                "_generated": GENERATED,
+                "platform": name,
+                **make(public_url),
+                "delivery_reports": DELIVERY_REPORTS,
+            }
+        )  # fmt: skip
         for name, make in TEMPLATES.items()
     }
