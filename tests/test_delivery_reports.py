@@ -276,6 +276,9 @@ def test_the_webhook_templates_list_the_fields_the_status_webhook_sends() -> Non
     from connector.store import Event
     from tests.rows import values
 
-    record = status_record(Event.from_row(values()), "read", 1_900_000_000_000, None, None)
+    row = values() | {"message_id": "A1", "error_kind": None, "error_code": None,
+                      "error_message": None, "upstream_status": 202, "retry_after": None,
+                      "lease_owner": None}  # fmt: skip
+    record = status_record(Event.from_row(row), "read", 1_900_000_000_000, None, None)
     assert DELIVERY_REPORTS["fields"] == list(record)
     assert "to" not in record  # never the recipient's number
