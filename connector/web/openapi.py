@@ -24,7 +24,7 @@ from ..jsonio import dump_json
 from ..languages import LANGUAGE_CODES
 from ..offer import HEADER_FIELDS, OfferSchema
 from ..platforms import Platform
-from ..platforms.hubspot import CHOICES
+from ..platforms.hubspot import CHOICES, WAIT_FIELD, WAIT_OPTIONS
 from ..platforms.routedoc import KEYED, Answer, RouteDoc, SchemaRef, errors
 from .hubspot_options import HubSpotOptionsRequest
 from .openapi_schemas import ANSWERS, ref
@@ -152,7 +152,14 @@ def offer_schemas(generated: dict[str, Any]) -> dict[str, dict[str, Any]]:
     )
     choices = {
         "type": "object",
-        "properties": {k: {"type": "string", "enum": list(v)} for k, v in CHOICES.items()},
+        "properties": {
+            **{k: {"type": "string", "enum": list(v)} for k, v in CHOICES.items()},
+            WAIT_FIELD: {
+                "enum": [*WAIT_OPTIONS, "true", "false", True, False],
+                "description": "yes: answer BLOCK and complete the callback with the delivery "
+                "status once WhatsApp reports it.",
+            },
+        },
     }
     return {
         "Offer": offer,
