@@ -16,7 +16,15 @@ from .notify.base import FINAL
 if TYPE_CHECKING:
     from .store import Event
 
-__all__ = ["FINAL", "block", "callback_ref", "final_outputs", "read_callback_ref"]
+__all__ = [
+    "ACTION_PLATFORM",
+    "FINAL",
+    "block",
+    "callback_ref",
+    "final_outputs",
+    "read_callback_ref",
+]
+ACTION_PLATFORM = "hubspot_action"  # the custom workflow action's platform name (its events)
 SUCCEEDED = ("delivered", "read")
 NOT_DELIVERED = "NOT_DELIVERED"  # the errorCode of a final failed / not-sent status
 

@@ -21,7 +21,14 @@ from marshmallow import ValidationError, fields
 
 from .. import fields as f
 from ..errors import Coded, ConnectorError, InvalidInput, NotConfigured, Unauthorized
-from ..hubspot_callbacks import FINAL, NOT_DELIVERED, block, callback_ref, final_outputs
+from ..hubspot_callbacks import (
+    ACTION_PLATFORM,
+    FINAL,
+    NOT_DELIVERED,
+    block,
+    callback_ref,
+    final_outputs,
+)
 from ..mapping import check_placeholders
 from ..offer import OfferSchema
 from ..outcomes import failure_error
@@ -199,7 +206,7 @@ class HubSpotSigned(Platform):
 
 
 class HubSpotAction(HubSpotSigned):
-    name = "hubspot_action"
+    name = ACTION_PLATFORM
     path = "/hooks/hubspot/action"
     summary = "HubSpot custom workflow action (signed v3, or v2)."
     doc = RouteDoc(

@@ -286,6 +286,28 @@ class _Document:
                                        422: Answer("A field of the request has the wrong type"),
                                        503: Answer("HUBSPOT_CLIENT_SECRET is not set")}),
         }})  # fmt: skip
+        self.get(
+            "/oauth/hubspot/install",
+            "Install the HubSpot app in a portal: a redirect to HubSpot's consent page",
+            [],
+            {302: Answer("To HubSpot's authorize URL (client_id, redirect_uri, scope, state)",
+                         None),
+             503: Answer("HubSpot OAuth is not configured")},
+        )  # fmt: skip
+        query = [{"in": "query", "name": name, "required": name == "state",
+                  "schema": {"type": "string"}}
+                 for name in ("code", "state", "error", "error_description")]  # fmt: skip
+        self.get(
+            "/oauth/hubspot/callback",
+            "HubSpot's redirect after consent: the code is exchanged, the portal's tokens kept",
+            [],
+            {200: Answer("Installed: a page saying so", {"type": "string"}, "text/html"),
+             400: Answer("The state is not this browser's own, or the user did not consent"),
+             422: Answer("A query parameter is missing or wrong"),
+             502: Answer("HubSpot refused the code or could not be reached"),
+             503: Answer("HubSpot OAuth is not configured")},
+            query,
+        )  # fmt: skip
         self.get("/healthz", "Liveness", [], {200: Answer("The process runs", "Health")})
         self.get("/readyz", "Readiness: the store answers; upstream kaleyra or sandbox", [],
                  {200: Answer("Ready", "Readiness"),
