@@ -32,6 +32,7 @@ from .web.console import console_blueprint
 from .web.events import events_blueprint
 from .web.health import health_blueprint
 from .web.hooks import hooks_blueprint
+from .web.hubspot_oauth import hubspot_oauth_blueprint
 from .web.hubspot_options import hubspot_options_blueprint
 from .web.metrics import metrics_blueprint
 from .web.openapi import openapi_blueprint
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], int] = wall
     app.register_blueprint(callbacks_blueprint())
     app.register_blueprint(catalog_blueprint())
     app.register_blueprint(hubspot_options_blueprint())
+    app.register_blueprint(hubspot_oauth_blueprint(runtime))
     app.register_blueprint(metrics_blueprint(runtime.store))
     app.register_blueprint(openapi_blueprint(platforms))
     app.register_blueprint(console_blueprint())

@@ -21,6 +21,7 @@ from .connections import (
     org_key,
 )
 from .fields import parse_duration, parse_phone
+from .hubspot_app import HubSpotApp, hubspot_app_from_env
 from .kaleyra.client import POD_HOSTS
 from .languages import is_language
 from .reports.settings import Reports, reports_from_env
@@ -66,6 +67,7 @@ class Settings:
     shopify_api_secret: str | None = field(default=None, repr=False)
     salesforce_org_ids: tuple[str, ...] = ()
     reports: Reports = field(default_factory=Reports, repr=False)  # env-only connection's
+    hubspot: HubSpotApp = field(default_factory=HubSpotApp)  # OAuth install, waiting actions
 
     @property
     def lease_ms(self) -> int:
@@ -180,6 +182,7 @@ class Settings:
             shopify_api_secret=text("SHOPIFY_API_SECRET"),
             salesforce_org_ids=keys_of("SALESFORCE_ORG_IDS"),
             reports=reports,
+            hubspot=hubspot_app_from_env(env),
         )
         settings = replace(settings, **overrides)
         settings.check(problems)
@@ -232,6 +235,7 @@ class Settings:
             )
         if self.default_template and not re.fullmatch(r"[a-z0-9_]{1,512}", self.default_template):
             problems.append("CONNECTOR_DEFAULT_TEMPLATE must be a WhatsApp template name")
+        problems.extend(self.hubspot.problems(self.hubspot_client_secret, self.public_url))
         if problems:
             raise ConfigError(problems)
 

@@ -36,6 +36,7 @@ class Submission:
     respond_async: bool = False
     account: str = "default"  # the connection, whose Kaleyra account sends it
     waits: bool = False  # the caller waits for the delivery status (a HubSpot action's BLOCK)
+    platform_ref: str | None = None  # what answering the platform later needs; else delivery_id
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class Relay:
             "next_attempt_ms": None if send_now else stamp,
             "lease_until_ms": stamp + self.lease_ms if send_now else None,
             "expires_ms": sub.offer.expiration_ms,
-            "platform_ref": sub.delivery_id,
+            "platform_ref": sub.platform_ref or sub.delivery_id,
             "recipient_last4": sub.offer.to[-4:],
             "waits": sub.waits,
             "delivery_status": None,

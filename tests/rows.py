@@ -27,6 +27,7 @@ def values(key: str = "api:key:1", **overrides: Any) -> dict[str, Any]:
         "expires_ms": stamp + 86_400_000,
         "platform_ref": None,
         "recipient_last4": "3210",
+        "waits": False,
         "created_ms": stamp,
         "updated_ms": stamp,
     }

@@ -52,6 +52,7 @@ SAMPLES = {
     "coupon_code": "SAVE10",
     "url_param": "summer-sale",
     "ref": "order-42",
+    "wait_for_delivery": "no",  # "yes" answers BLOCK (tests/test_hubspot_wait.py)
     **{f"body_{n}": f"var {n}" for n in range(1, 11)},
 }
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..platforms.hubspot import CHOICES, FAIL_CODES, PHONE_PROPERTIES
+from ..hubspot_callbacks import FINAL
+from ..platforms.hubspot import CHOICES, FAIL_CODES, PHONE_PROPERTIES, WAIT_FIELD, WAIT_OPTIONS
 from .catalog import ManifestField, by_key
 from .render import as_json
 
@@ -43,6 +44,16 @@ FAIL_LABELS = {
     "avoid a duplicate: {{errorMessage}}",
     "IDEMPOTENCY_CONFLICT": "This execution was already used for a different offer: "
     "{{errorMessage}}",
+    "NOT_DELIVERED": "WhatsApp did not deliver the offer: {{errorMessage}}",
+}
+WAIT_LABELS = {"no": "No, go on once Kaleyra accepts it", "yes": "Yes, wait for the status"}
+# what a workflow that waited can branch on
+OUTPUT_LABELS = {
+    "message_id": "Kaleyra message id",
+    "event_id": "Connector event id",
+    "delivery_status": "Delivery status",
+    "delivery_error_code": "Delivery error code",
+    "delivery_error_reason": "Delivery error reason",
 }
 
 
@@ -141,6 +152,18 @@ def definition(public_url: str) -> dict[str, Any]:
     inputs.offer_field(fields["expires_in"], STATIC)
     for key in ("coupon_code", "url_param", "ref"):
         inputs.offer_field(fields[key], BOTH)
+    inputs.add(
+        WAIT_FIELD,
+        "Wait for delivery",
+        "Wait until WhatsApp reports the offer delivered, read or failed, then continue with "
+        "the delivery status (needs the app installed in the portal). The wait ends after the "
+        "connector's HUBSPOT_WAIT_EXPIRATION, one day unless set.",
+        STATIC,
+        "enumeration",
+        "select",
+        options=[{"label": WAIT_LABELS[v], "value": v} for v in WAIT_OPTIONS],
+    )
+    inputs.option_labels[WAIT_FIELD] = WAIT_LABELS
     return {
         "actionUrl": f"{public_url}/hooks/hubspot/action",
         "published": True,
@@ -149,8 +172,22 @@ def definition(public_url: str) -> dict[str, Any]:
         "inputFields": inputs.fields,
         "inputFieldDependencies": inputs.dependencies,
         "outputFields": [
-            {"typeDefinition": {"name": name, "type": "string", "fieldType": "text"}}
-            for name in ("message_id", "event_id")
+            *(
+                {"typeDefinition": {"name": name, "type": "string", "fieldType": "text"}}
+                for name in ("message_id", "event_id")
+            ),
+            {
+                "typeDefinition": {
+                    "name": "delivery_status",
+                    "type": "enumeration",
+                    "fieldType": "select",
+                    "options": [{"label": s.capitalize(), "value": s} for s in FINAL],
+                }
+            },
+            *(
+                {"typeDefinition": {"name": name, "type": "string", "fieldType": "text"}}
+                for name in ("delivery_error_code", "delivery_error_reason")
+            ),
         ],
         "labels": {
             "en": {
@@ -162,10 +199,7 @@ def definition(public_url: str) -> dict[str, Any]:
                 "inputFieldLabels": inputs.labels,
                 "inputFieldDescriptions": inputs.descriptions,
                 "inputFieldOptionLabels": inputs.option_labels,
-                "outputFieldLabels": {
-                    "message_id": "Kaleyra message id",
-                    "event_id": "Connector event id",
-                },
+                "outputFieldLabels": OUTPUT_LABELS,
                 "executionRules": {code: FAIL_LABELS[code] for code in FAIL_CODES},
             }
         },

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .base import Target
 from .clevertap import CleverTapTarget
+from .hubspot import HubSpotTarget
 from .webengage import WebEngageTarget
 from .webhook import WebhookTarget
 from .zapier import ZapierTarget
@@ -22,5 +23,6 @@ def build_targets(store: EventStore, settings: Settings) -> list[Target]:
         WebEngageTarget(),
         WebhookTarget(),
         ZapierTarget(store),
+        HubSpotTarget.build(store, settings),
     ]
     return targets

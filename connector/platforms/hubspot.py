@@ -3,12 +3,16 @@ action (``/hooks/hubspot/webhook``). Both record ``wa_source`` ``hubspot``.
 
 The action answers 200 with ``outputFields``: ``hs_execution_state`` SUCCESS, or FAIL_CONTINUE with
 an ``errorCode`` the definition's ``executionRules`` can label; only transient failures are 429/5xx,
-which HubSpot retries with the same ``callbackId`` (our dedupe key).
+which HubSpot retries with the same ``callbackId`` (our dedupe key). With ``wait_for_delivery`` on,
+an offer Kaleyra accepted is answered BLOCK: the workflow waits until the notifier completes the
+callback with the delivery status (``notify/hubspot.py``); a repeat of the call answers BLOCK
+again, or the final state once it is known.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -16,12 +20,22 @@ from flask import Request, Response
 from marshmallow import ValidationError, fields
 
 from .. import fields as f
-from ..errors import ConnectorError, InvalidInput, NotConfigured, Unauthorized
+from ..errors import Coded, ConnectorError, InvalidInput, NotConfigured, Unauthorized
+from ..hubspot_callbacks import (
+    ACTION_PLATFORM,
+    FINAL,
+    NOT_DELIVERED,
+    block,
+    callback_ref,
+    final_outputs,
+)
 from ..mapping import check_placeholders
 from ..offer import OfferSchema
 from ..outcomes import failure_error
 from ..relay import Settled, Submission
 from ..signatures import verify_hubspot
+from ..store import Event
+from ..store.reports import statuses_of
 from .api import ApiPlatform
 from .base import (
     ACCEPTED_OR_ON_ITS_WAY,
@@ -76,7 +90,16 @@ ERROR_CODES = {
 }
 
 # every errorCode a FAIL_CONTINUE answer can carry (the definition labels each one)
-FAIL_CODES = ("INVALID_PHONE", "INVALID_OFFER", "KALEYRA_ACCOUNT_ERROR", *ERROR_CODES.values())
+FAIL_CODES = (
+    "INVALID_PHONE",
+    "INVALID_OFFER",
+    "KALEYRA_ACCOUNT_ERROR",
+    *ERROR_CODES.values(),
+    NOT_DELIVERED,
+)
+# the input that makes the workflow wait for the delivery status (HubSpot's BLOCK)
+WAIT_FIELD = "wait_for_delivery"
+WAIT_OPTIONS = ("no", "yes")
 
 
 class _Origin(PlatformSchema):
@@ -108,8 +131,19 @@ class HubSpotActionRequest(PlatformSchema):
     )
 
 
+class _Waiting(PlatformSchema):
+    wait_for_delivery = f.Boolean(
+        load_default=False,
+        allow_none=True,
+        truthy={"yes", "Yes", "YES", "true", "True", "TRUE", True},
+        falsy={"no", "No", "NO", "false", "False", "FALSE", "", False},
+        error_messages={"invalid": Coded("invalid_choice", "Must be yes or no.")},
+    )
+
+
 # built once and shared: building a schema deep-copies its fields, dearer than a load
 ACTION_REQUEST = HubSpotActionRequest()
+WAITING = _Waiting()
 
 
 def signed_uri(request: Request, public_url: str | None) -> str:
@@ -172,7 +206,7 @@ class HubSpotSigned(Platform):
 
 
 class HubSpotAction(HubSpotSigned):
-    name = "hubspot_action"
+    name = ACTION_PLATFORM
     path = "/hooks/hubspot/action"
     summary = "HubSpot custom workflow action (signed v3, or v2)."
     doc = RouteDoc(
@@ -209,20 +243,36 @@ class HubSpotAction(HubSpotSigned):
             envelope = ACTION_REQUEST.load(read_json(request))
         except ValidationError as exc:
             raise InvalidInput.from_messages(exc.messages) from None
-        inputs = apply_choices(dict(envelope["inputFields"]))
+        inputs = dict(envelope["inputFields"])
+        waits = wants_to_wait(inputs.pop(WAIT_FIELD, None))
+        inputs = apply_choices(inputs)
         if not gives_recipient(inputs):
             phone = phone_from(envelope["object"].get("properties") or {})
             if phone is not None:
                 inputs["to"] = phone
         offer = self.offer(inputs, tenant, loose=True)
-        return self.submission(
+        submission = self.submission(
             offer, tenant, delivery_id=envelope["callbackId"], delivery_field="callbackId"
         )
+        if not waits:
+            return submission
+        portal = envelope["origin"].get("portalId")
+        if portal is None or portal < 1:
+            message = "The portal is needed to complete a workflow that waits for delivery."
+            raise InvalidInput(
+                f"origin.portalId: {message}",
+                code="required",
+                errors={"origin.portalId": [{"code": "required", "message": message}]},
+            )
+        ref = callback_ref(portal, envelope["callbackId"])
+        return replace(submission, waits=True, platform_ref=ref)
 
     def respond(self, settled: Settled) -> Response:
         event = settled.event
         if event.status not in ACCEPTED_OR_ON_ITS_WAY:
             return self.respond_error(failure_error(event))
+        if event.waits:
+            return json_response({"outputFields": self.waiting(event)})
         output = {
             "hs_execution_state": "SUCCESS",
             "message_id": event.message_id,
@@ -231,6 +281,21 @@ class HubSpotAction(HubSpotSigned):
             "sandbox": event.sandbox,
         }
         return json_response({"outputFields": output})
+
+    def waiting(self, event: Event) -> dict[str, Any]:
+        """BLOCK until Kaleyra reports a final status; then that status (a repeated call)."""
+        status = event.delivery_status
+        if status not in FINAL:
+            return block(self.runtime.settings.hubspot.wait_expiration)
+        report = next(
+            (
+                s
+                for s in statuses_of(self.runtime.store.db.reader, event.id)
+                if s["status"] == status
+            ),
+            {},
+        )
+        return final_outputs(event, status, report.get("error_code"), report.get("error_reason"))
 
     def respond_error(self, error: ConnectorError) -> Response:
         if isinstance(error, Unauthorized) or error.status in (400, 413):
@@ -269,6 +334,14 @@ def apply_choices(inputs: dict[str, Any]) -> dict[str, Any]:
                 for name in dependents:
                     inputs.pop(name, None)
     return inputs
+
+
+def wants_to_wait(value: Any) -> bool:
+    """The ``wait_for_delivery`` input: yes or no (true/false too); absent or empty is no."""
+    try:
+        return bool(WAITING.load({WAIT_FIELD: value})[WAIT_FIELD])
+    except ValidationError as exc:
+        raise InvalidInput.from_messages(exc.messages) from None
 
 
 def hubspot_error_code(error: ConnectorError) -> str:

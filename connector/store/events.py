@@ -330,4 +330,10 @@ def claim_unit(conn: Connection, row: list[Any], window_ms: int | None) -> dict[
     raise RuntimeError(f"could not claim dedupe key: {str(key)[:40]}")
 
 
-_EMPTY_RESULT = {"message_id": None, "upstream_status": None, "lease_owner": None, **NO_ERROR}
+_EMPTY_RESULT = {
+    "message_id": None,
+    "upstream_status": None,
+    "lease_owner": None,
+    "delivery_status": None,
+    **NO_ERROR,
+}

@@ -24,7 +24,7 @@ from ..jsonio import dump_json
 from ..languages import LANGUAGE_CODES
 from ..offer import HEADER_FIELDS, OfferSchema
 from ..platforms import Platform
-from ..platforms.hubspot import CHOICES
+from ..platforms.hubspot import CHOICES, WAIT_FIELD, WAIT_OPTIONS
 from ..platforms.routedoc import KEYED, Answer, RouteDoc, SchemaRef, errors
 from .hubspot_options import HubSpotOptionsRequest
 from .openapi_schemas import ANSWERS, ref
@@ -156,7 +156,14 @@ def offer_schemas(generated: dict[str, Any]) -> dict[str, dict[str, Any]]:
     )
     choices = {
         "type": "object",
-        "properties": {k: {"type": "string", "enum": list(v)} for k, v in CHOICES.items()},
+        "properties": {
+            **{k: {"type": "string", "enum": list(v)} for k, v in CHOICES.items()},
+            WAIT_FIELD: {
+                "enum": [*WAIT_OPTIONS, "true", "false", True, False],
+                "description": "yes: answer BLOCK and complete the callback with the delivery "
+                "status once WhatsApp reports it.",
+            },
+        },
     }
     return {
         "Offer": offer,
@@ -285,6 +292,28 @@ class _Document:
         }})  # fmt: skip
         self.callbacks()
         self.zapier_hooks(keyed)
+        self.get(
+            "/oauth/hubspot/install",
+            "Install the HubSpot app in a portal: a redirect to HubSpot's consent page",
+            [],
+            {302: Answer("To HubSpot's authorize URL (client_id, redirect_uri, scope, state)",
+                         None),
+             503: Answer("HubSpot OAuth is not configured")},
+        )  # fmt: skip
+        query = [{"in": "query", "name": name, "required": name == "state",
+                  "schema": {"type": "string"}}
+                 for name in ("code", "state", "error", "error_description")]  # fmt: skip
+        self.get(
+            "/oauth/hubspot/callback",
+            "HubSpot's redirect after consent: the code is exchanged, the portal's tokens kept",
+            [],
+            {200: Answer("Installed: a page saying so", {"type": "string"}, "text/html"),
+             400: Answer("The state is not this browser's own, or the user did not consent"),
+             422: Answer("A query parameter is missing or wrong"),
+             502: Answer("HubSpot refused the code or could not be reached"),
+             503: Answer("HubSpot OAuth is not configured")},
+            query,
+        )  # fmt: skip
         self.get("/healthz", "Liveness", [], {200: Answer("The process runs", "Health")})
         self.get("/readyz", "Readiness: the store answers; upstream kaleyra or sandbox", [],
                  {200: Answer("Ready", "Readiness"),

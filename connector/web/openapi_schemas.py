@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..hubspot_callbacks import FINAL
 from ..kaleyra import WA_SOURCES
 from ..platforms.clevertap import CREDENTIALS, OTHER, PHONE, TEMPLATE
 from ..platforms.hubspot import FAIL_CODES
@@ -105,13 +106,22 @@ ANSWERS: dict[str, dict[str, Any]] = {
                 "type": "object",
                 "required": ["hs_execution_state"],
                 "properties": {
-                    "hs_execution_state": {"type": "string", "enum": ["SUCCESS", "FAIL_CONTINUE"]},
+                    "hs_execution_state": {
+                        "type": "string",
+                        "enum": ["SUCCESS", "FAIL_CONTINUE", "BLOCK"],
+                        "description": "BLOCK: wait_for_delivery is on and no final status is "
+                        "known yet; the connector completes the callback later.",
+                    },
+                    "hs_expiration_duration": {**TEXT, "description": "ISO 8601, with BLOCK."},
                     "message_id": NULLABLE_TEXT,
                     "event_id": TEXT,
                     "status": {"type": "string", "enum": EVENT_STATUSES},
                     "sandbox": {"type": "boolean"},
                     "errorCode": {"type": "string", "enum": list(FAIL_CODES)},
                     "errorMessage": TEXT,
+                    "delivery_status": {"type": "string", "enum": list(FINAL)},
+                    "delivery_error_code": TEXT,
+                    "delivery_error_reason": TEXT,
                 },
             }
         },
