@@ -390,3 +390,40 @@ def test_only_a_waiting_actions_final_status_is_owed(
                     "failed": ["hubspot"], "not-sent": ["hubspot"]}  # fmt: skip
     assert target.targets_for(not_waiting, connection, "delivered", FanOut()) == []
     assert json.dumps(owed)  # plain data, as fan-out stores it
+
+
+def test_kaleyras_delivered_then_read_completes_the_workflow_once_end_to_end(
+    start_connector: Callable[..., LiveConnector], hubspot: FakeHubSpot, kaleyra: FakeKaleyra
+) -> None:
+    """The offer comes in from the waiting action, Kaleyra sends it and reports delivered then
+    read (both shapes), and HubSpot's callbacks API is called once, with the status."""
+    from connector.notify.notifier import build_notifier
+    from connector.reports.settings import Reports
+    from tests.status_loop import CALLBACK_TOKEN, KaleyraCallbacks
+
+    app = HubSpotApp(
+        client_id=CLIENT_ID,
+        api_base=hubspot.base_url,
+        authorize_url=hubspot.base_url + "/oauth/authorize",
+        token_key=KEY,
+    )
+    connector = start_connector(public_url=PUBLIC, hubspot=app,
+                                reports=Reports(callback_token=CALLBACK_TOKEN))  # fmt: skip
+    install(connector, hubspot)
+    event = waiting_event(connector)
+    (record,) = kaleyra.sent
+    callbacks = KaleyraCallbacks(f"{connector.base_url}/callbacks/kaleyra/default/{CALLBACK_TOKEN}")
+    assert callbacks.template(record, "delivered").json()["forward"] == 1
+    assert callbacks.envelope(record, "read").json()["forward"] == 1
+    build_notifier(connector.runtime).drain()
+
+    (done,) = hubspot.completed  # read does not complete it again
+    assert done.body["outputFields"]["hs_execution_state"] == "SUCCESS"
+    assert done.body["outputFields"]["delivery_status"] == "delivered"
+    assert done.body["outputFields"]["event_id"] == event.id
+    payload = fixture("action-execution.json")
+    payload["inputFields"]["wait_for_delivery"] = "yes"
+    body = encode(payload)
+    again = outputs(send(connector.base_url + ACTION, body, signed(PUBLIC + ACTION, body)))
+    assert again["hs_execution_state"] == "SUCCESS"  # HubSpot's repeat: the final state
+    assert len(kaleyra.requests) == 1  # and nothing sent twice

@@ -67,6 +67,9 @@ class FanOut:
 
 
 class Target(Protocol):
+    """A target may also set ``once_per_message = True``: fan-out then writes at most one row
+    for it per message, for the first status it asks for (a HubSpot callback completes once)."""
+
     name: str
 
     def targets_for(
