@@ -282,3 +282,45 @@ def test_the_webhook_templates_list_the_fields_the_status_webhook_sends() -> Non
     record = status_record(Event.from_row(row), "read", 1_900_000_000_000, None, None)
     assert DELIVERY_REPORTS["fields"] == list(record)
     assert "to" not in record  # never the recipient's number
+
+
+@pytest.mark.slow
+def test_a_receiver_down_for_a_minute_gets_every_status_afterwards(
+    loop: LiveConnector, kaleyra: FakeKaleyra, receivers: dict[str, Receiver]
+) -> None:
+    """The issue's own figure: a whole minute down while the notifier keeps running."""
+    import threading
+
+    messages = [send_from_api(loop, kaleyra, n) for n in range(3)]
+    webhook = receivers["webhook"]
+    webhook.stop()
+    notifier = notifier_of(loop)
+    running = threading.Thread(target=notifier.run, daemon=True)
+    running.start()
+    try:
+        kaleyra_cb = callbacks(loop)
+        for record in messages:
+            kaleyra_cb.template(record, "delivered")
+            kaleyra_cb.envelope(record, "read")
+        time.sleep(60)
+        assert webhook.received == []
+        webhook.start()
+        got = webhook.wait_for(6, timeout=120)
+    finally:
+        notifier.stop()
+        running.join(timeout=15)
+    assert sorted((r.json["event_id"], r.json["status"]) for r in got) == sorted(
+        (record.json["extra_info"]["ref"], status)
+        for record in messages for status in ("delivered", "read")
+    )  # fmt: skip
+
+
+def send_from_api(connector: LiveConnector, kaleyra: FakeKaleyra, n: int) -> Recorded:
+    before = len(kaleyra.sent)
+    offer = {"to": "+919876543210", "template_name": "lto_spring", "coupon_code": f"SPRING{n}",
+             "expires_in": "2d"}  # fmt: skip
+    answer = requests.post(f"{connector.base_url}/v1/messages", json=offer,
+                           headers={"X-Api-Key": ACME_KEY}, timeout=10)  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    assert len(kaleyra.sent) == before + 1
+    return kaleyra.sent[-1]
