@@ -350,6 +350,9 @@ def connector_setup(
     ):
         for concurrency in (256, 1000):
             tag = f"{name}-{route.rsplit('/', 1)[-1]}-{concurrency}"
+            if not args.under_drain:  # each burst meets an empty queue, as the ceiling does
+                wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900,
+                           every=0.2)  # fmt: skip
             with profiler.record(tag, pids, args.seconds):
                 result = burst(base, route, body, headers, concurrency, args, tag, timeout_s)
             acked += result.ok
@@ -410,6 +413,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="the account's rate")
     parser.add_argument("--redis-db", type=int, default=12)
     parser.add_argument("--profile", type=Path, help="py-spy each burst into this folder")
+    parser.add_argument("--under-drain", action="store_true",
+                        help="start each burst while the previous ones still drain (a campaign "
+                        "of back-to-back sends) instead of on an empty queue")  # fmt: skip
     args = parser.parse_args()
     setups = args.setups.split(",")
     try:
