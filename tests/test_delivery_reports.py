@@ -324,3 +324,24 @@ def send_from_api(connector: LiveConnector, kaleyra: FakeKaleyra, n: int) -> Rec
     assert answer.status_code == 202, answer.text
     assert len(kaleyra.sent) == before + 1
     return kaleyra.sent[-1]
+
+
+@pytest.mark.parametrize("variant", ["as documented", "json text", "meta entry/changes"])
+def test_the_v2_envelope_is_read_as_forwarded(
+    loop: LiveConnector, kaleyra: FakeKaleyra, variant: str
+) -> None:
+    """The documented sample is not valid JSON: a forwarding step may send meta_object and
+    extra_info as JSON text, or keep Meta's own entry/changes around the statuses."""
+    record = send_from("clevertap", loop, kaleyra)
+    ref = record.json["extra_info"]["ref"]
+    meta: Any = {"value": {"statuses": [{"id": "wamid.X", "status": "delivered",
+                                         "timestamp": "1900000000"}]}}  # fmt: skip
+    extra: Any = {"message_id": record.message_id, "ref": ref}
+    if variant == "json text":
+        meta, extra = json.dumps(meta), json.dumps(extra)
+    elif variant == "meta entry/changes":
+        meta = {"entry": [{"changes": [{"value": meta["value"], "field": "messages"}]}]}
+    answer = requests.post(f"{loop.base_url}/callbacks/kaleyra/acme/{CALLBACK_TOKEN}",
+                           json={"meta_object": meta, "extra_info": extra}, timeout=5)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["forward"] == 1

@@ -24,6 +24,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from ..errors import Coded
 from ..fields import COMMON_ERRORS
+from ..jsonio import JsonRefused, parse_json
 
 STATUSES = ("sent", "delivered", "read", "failed", "not-sent")
 SUFFIX = re.compile(r":\d+$")
@@ -197,9 +198,30 @@ class EnvelopeReportSchema(_Loose):
     message_id = Text(load_default=None)
 
     @pre_load
-    def status_optional(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, dict) and data.get("status") in (None, ""):
-            return {k: v for k, v in data.items() if k != "status"}
+    def unwrap(self, data: Any, **kwargs: Any) -> Any:
+        """Tolerate what a forwarding step may do to the documented shape: ``meta_object`` or
+        ``extra_info`` sent as JSON text, Meta's own ``entry[].changes[].value`` around the
+        statuses, and an empty top-level status."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in ("meta_object", "extra_info"):
+            if isinstance(data.get(key), str):
+                try:
+                    data[key] = parse_json(data[key])
+                except JsonRefused:
+                    pass  # left as text: the field's own error names it
+        meta = data.get("meta_object")
+        if isinstance(meta, dict) and "value" not in meta and isinstance(meta.get("entry"), list):
+            statuses = [
+                item
+                for entry in meta["entry"] if isinstance(entry, dict)
+                for change in entry.get("changes") or [] if isinstance(change, dict)
+                for item in (change.get("value") or {}).get("statuses") or []
+            ]  # fmt: skip
+            data["meta_object"] = {"value": {"statuses": statuses}}
+        if data.get("status") in (None, ""):
+            data.pop("status", None)
         return data
 
     @validates_schema
