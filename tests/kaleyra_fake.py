@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 SID = "HXAP1691385017IN"
 API_KEY = "A0123456789abcdef0123456789abcde3"
@@ -61,6 +62,9 @@ _PATH = re.compile(r"^/v2/(?P<sid>[^/]+)/whatsapp/(?P<number>[^/]+)/messages$")
 
 @dataclass
 class Recorded:
+    """One request a loopback server got (the fakes of Kaleyra, HubSpot and the platforms'
+    status receivers all record these)."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -72,6 +76,10 @@ class Recorded:
     @property
     def json(self) -> Any:
         return json.loads(self.body)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
 
 
 @dataclass

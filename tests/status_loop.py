@@ -10,7 +10,6 @@ each platform's documented contract.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -97,19 +96,6 @@ class KaleyraCallbacks:
         return answer
 
 
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 class Receiver:
     """A platform's status endpoint: records each request, answers ``status`` (200 unless a
     test says otherwise); ``stop()`` and ``start()`` again on the same port, like a host that
@@ -117,7 +103,7 @@ class Receiver:
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
-        self.received: list[Received] = []
+        self.received: list[Recorded] = []
         self.lock = threading.Lock()
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
@@ -137,8 +123,8 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver.lock:
                     receiver.received.append(
-                        Received("POST", self.path, dict(self.headers.items()), body,
-                                 time.monotonic())
+                        Recorded("POST", self.path, dict(self.headers.items()), body,
+                                 at=time.monotonic())
                     )  # fmt: skip
                     status = receiver.status
                 answer = b'{"ok":true}' if status < 300 else b'{"error":"unavailable"}'
@@ -165,7 +151,7 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/status"
 
-    def wait_for(self, count: int, timeout: float = 15) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 15) -> list[Recorded]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -177,7 +163,7 @@ class Receiver:
 
 
 # --- each platform's contract (STATUS-LOOP.md §2, §3, §6) ------------------------------------
-def clevertap_problems(request: Received) -> list[str]:
+def clevertap_problems(request: Recorded) -> list[str]:
     body = request.json
     problems = []
     if body.get("payloadVersion") != "0.1":
@@ -202,7 +188,7 @@ def clevertap_problems(request: Received) -> list[str]:
 WEBENGAGE_STATUSES = ("whatsapp_sent", "whatsapp_delivered", "whatsapp_read", "whatsapp_failed")
 
 
-def webengage_problems(request: Received) -> list[str]:
+def webengage_problems(request: Recorded) -> list[str]:
     body = request.json
     problems = []
     if request.headers.get("Authorization") != f"Bearer {WEBENGAGE_TOKEN}":
@@ -222,7 +208,7 @@ def webengage_problems(request: Received) -> list[str]:
     return problems
 
 
-def webhook_problems(request: Received, secret: str = WEBHOOK_SECRET) -> list[str]:
+def webhook_problems(request: Recorded, secret: str = WEBHOOK_SECRET) -> list[str]:
     try:
         Webhook(secret).verify(request.body, request.headers)
     except WebhookVerificationError as exc:

@@ -121,43 +121,42 @@ def test_nul_in_a_form_field_is_refused(tenants: LiveConnector, kaleyra: FakeKal
 
 
 # --- ... in each platform's own answer format ------------------------------------------------
+CLEVERTAP_AUTH = {"Authorization": basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD)}
+BEARER = {"Authorization": f"Bearer {ACME_KEY}"}
+
+
+def changed(fixture: str, change: Any) -> bytes:
+    """A platform's documented payload with ``change`` applied, as the bytes it posts."""
+    body = load(fixture)
+    change(body)
+    return raw(body)
+
+
 def clevertap(body: Any) -> Call:
-    return json_call(
-        "/hooks/clevertap", raw(body), Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD)
-    )
+    return json_call("/hooks/clevertap", raw(body), **CLEVERTAP_AUTH)
 
 
 def clevertap_with(change: Any) -> Call:
-    body = load("clevertap/send-lto.json")
-    change(body)
-    return clevertap(body)
+    return json_call("/hooks/clevertap", changed("clevertap/send-lto.json", change),
+                     **CLEVERTAP_AUTH)  # fmt: skip
 
 
 def webengage_with(change: Any) -> Call:
-    body = load("webengage/send-lto.json")
-    change(body)
-    return json_call("/hooks/webengage", raw(body), Authorization=f"Bearer {ACME_KEY}")
+    return json_call("/hooks/webengage", changed("webengage/send-lto.json", change), **BEARER)
 
 
 def hubspot_with(change: Any) -> Call:
-    body = load("hubspot/action-execution.json")
-    change(body)
-    return json_call(
-        "/hooks/hubspot/action", raw(body), **{"X-HubSpot-Signature-v3": HUBSPOT_SECRET}
-    )
+    data = changed("hubspot/action-execution.json", change)
+    return json_call("/hooks/hubspot/action", data, **{"X-HubSpot-Signature-v3": HUBSPOT_SECRET})
 
 
 def flow_with(change: Any) -> Call:
-    body = load("shopify/flow-action.json")
-    change(body)
-    data = raw(body)
+    data = changed("shopify/flow-action.json", change)
     return json_call("/hooks/shopify/flow", data, **{"X-Shopify-Hmac-Sha256": shopify_sign(data)})
 
 
 def shopify_with(change: Any) -> Call:
-    body = load("shopify/orders-create.json")
-    change(body)
-    data = raw(body)
+    data = changed("shopify/orders-create.json", change)
     call = json_call(
         "/hooks/shopify",
         data,
@@ -169,27 +168,19 @@ def shopify_with(change: Any) -> Call:
 
 
 def leadsquared_with(change: Any) -> Call:
-    body = load("leadsquared/lead-webhook.json")
-    change(body)
-    call = json_call("/hooks/leadsquared", raw(body), **{"X-Api-Key": ACME_KEY})
+    data = changed("leadsquared/lead-webhook.json", change)
+    call = json_call("/hooks/leadsquared", data, **{"X-Api-Key": ACME_KEY})
     call.query = {"body_1": "{{FirstName}}"}
     return call
 
 
 def braze_with(change: Any) -> Call:
-    body = load("mapped/braze-request.json")
-    change(body)
-    return json_call("/hooks/braze", raw(body), Authorization=f"Bearer {ACME_KEY}")
+    return json_call("/hooks/braze", changed("mapped/braze-request.json", change), **BEARER)
 
 
 def clevertap_webhook_with(change: Any) -> Call:
-    body = load("clevertap/webhook-channel.json")
-    change(body)
-    return json_call(
-        "/hooks/clevertap/webhook",
-        raw(body),
-        Authorization=basic(CLEVERTAP_USER, CLEVERTAP_PASSWORD),
-    )
+    data = changed("clevertap/webhook-channel.json", change)
+    return json_call("/hooks/clevertap/webhook", data, **CLEVERTAP_AUTH)
 
 
 def set_at(*path: Any, value: Any = CUT) -> Any:

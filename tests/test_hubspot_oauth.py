@@ -60,16 +60,20 @@ def start_install(connector: LiveConnector, browser: requests.Session) -> dict[s
     return dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
 
 
+def back_from_hubspot(
+    connector: LiveConnector, browser: requests.Session, **params: str
+) -> requests.Response:
+    """HubSpot sends the browser back to the connector's callback with ``params``."""
+    return browser.get(connector.base_url + "/oauth/hubspot/callback", params=params,
+                       allow_redirects=False)  # fmt: skip
+
+
 def install(connector: LiveConnector, hubspot: FakeHubSpot, portal: int = PORTAL) -> str:
     """The whole flow in one browser; the portal's access token HubSpot issued."""
     browser = requests.Session()
     query = start_install(connector, browser)
     code = hubspot.authorize(query, portal)
-    page = browser.get(
-        connector.base_url + "/oauth/hubspot/callback",
-        params={"code": code, "state": query["state"]},
-        allow_redirects=False,
-    )
+    page = back_from_hubspot(connector, browser, code=code, state=query["state"])
     assert page.status_code == 200, page.text
     token = hubspot.token_of(portal)
     assert token is not None
@@ -110,10 +114,7 @@ def test_install_exchanges_the_code_and_stores_the_tokens_encrypted(
     query = start_install(app_connector, browser)
     code = hubspot.authorize(query, PORTAL)
 
-    page = browser.get(
-        app_connector.base_url + "/oauth/hubspot/callback",
-        params={"code": code, "state": query["state"]},
-    )
+    page = back_from_hubspot(app_connector, browser, code=code, state=query["state"])
 
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -174,11 +175,8 @@ def test_user_declining_on_hubspot_is_a_clear_refusal(
     browser = requests.Session()
     query = start_install(app_connector, browser)
 
-    answer = browser.get(
-        app_connector.base_url + "/oauth/hubspot/callback",
-        params={"error": "access_denied", "error_description": "The user declined",
-                "state": query["state"]},
-    )  # fmt: skip
+    declined = {"error": "access_denied", "error_description": "The user declined"}
+    answer = back_from_hubspot(app_connector, browser, **declined, state=query["state"])
 
     assert answer.status_code == 400
     assert answer.json()["code"] == "hubspot_install_refused"
@@ -191,10 +189,7 @@ def test_a_code_hubspot_does_not_know_is_its_refusal_not_a_500(
     browser = requests.Session()
     query = start_install(app_connector, browser)
 
-    answer = browser.get(
-        app_connector.base_url + "/oauth/hubspot/callback",
-        params={"code": "never-issued", "state": query["state"]},
-    )
+    answer = back_from_hubspot(app_connector, browser, code="never-issued", state=query["state"])
 
     assert answer.status_code == 502
     assert answer.json()["code"] == "hubspot_oauth_failed"

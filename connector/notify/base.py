@@ -83,6 +83,23 @@ class Target(Protocol):
         ...
 
 
+class PlatformTarget:
+    """A platform told in its own format about the messages it sent (those carrying its own id),
+    once the connection says where it listens: every status that moved one on is owed."""
+
+    name: str
+    platform: str  # the Platform.name whose messages it hears about
+
+    def configured(self, connection: Connection) -> bool:
+        raise NotImplementedError
+
+    def targets_for(
+        self, event: Event, connection: Connection, status: str, context: FanOut
+    ) -> list[str]:
+        owed = event.platform == self.platform and event.platform_ref
+        return [self.name] if owed and self.configured(connection) else []
+
+
 def network_error(exc: Exception) -> Outcome:
     return Outcome("retry", f"{type(exc).__name__}: {exc}"[:300])
 

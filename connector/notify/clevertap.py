@@ -10,8 +10,7 @@ from typing import Any
 import urllib3
 
 from ..connections import Connection
-from ..store import Event
-from .base import FanOut, Notice, Outcome
+from .base import Notice, Outcome, PlatformTarget
 from .http import post_json
 
 STATUS = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed",
@@ -70,14 +69,12 @@ def status_entry(notice: Notice) -> dict[str, Any]:
     return entry
 
 
-class CleverTapTarget:
+class CleverTapTarget(PlatformTarget):
     name = "clevertap"
+    platform = "clevertap"
 
-    def targets_for(
-        self, event: Event, connection: Connection, status: str, context: FanOut
-    ) -> list[str]:
-        wanted = event.platform == "clevertap" and event.platform_ref
-        return [self.name] if wanted and connection.reports.clevertap_url else []
+    def configured(self, connection: Connection) -> bool:
+        return connection.reports.clevertap_url is not None
 
     def send(self, notice: Notice, http: urllib3.PoolManager) -> Outcome:
         url = notice.connection.reports.clevertap_url

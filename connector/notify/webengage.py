@@ -12,8 +12,7 @@ from typing import Any
 import urllib3
 
 from ..connections import Connection
-from ..store import Event
-from .base import FanOut, Notice, Outcome
+from .base import Notice, Outcome, PlatformTarget
 from .http import post_json
 
 NOT_DELIVERED = 2009
@@ -58,14 +57,12 @@ def webengage_body(notice: Notice, delivered_as: str) -> dict[str, Any]:
     return body
 
 
-class WebEngageTarget:
+class WebEngageTarget(PlatformTarget):
     name = "webengage"
+    platform = "webengage"
 
-    def targets_for(
-        self, event: Event, connection: Connection, status: str, context: FanOut
-    ) -> list[str]:
-        wanted = event.platform == "webengage" and event.platform_ref
-        return [self.name] if wanted and connection.reports.webengage else []
+    def configured(self, connection: Connection) -> bool:
+        return connection.reports.webengage is not None
 
     def send(self, notice: Notice, http: urllib3.PoolManager) -> Outcome:
         settings = notice.connection.reports.webengage

@@ -2,7 +2,7 @@
 
 ``sent`` is what Kaleyra accepted (attempts answered 202); ``failed`` is what Kaleyra refused
 (failed attempts) plus WhatsApp's own ``failed`` statuses; ``delivered`` and ``read`` are WhatsApp's
-statuses. The statuses come from ``reports.status_minutes``: zeros until issue 12's table exists.
+statuses (``lto_statuses``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
-from . import reports
-from .schema import attempts, events
+from .schema import attempts, events, statuses
 
 SERIES = ("sent", "delivered", "read", "failed")
 MINUTE_MS = 60_000
@@ -34,30 +33,37 @@ class Activity:
         return sum(self.series[name])
 
 
-def attempt_minutes(
-    engine: Engine, start_ms: int, minutes: int, accounts: Sequence[str] | None
+def per_minute(
+    engine: Engine,
+    table: Table,
+    kind: str,
+    at: str,
+    kinds: Sequence[str],
+    start_ms: int,
+    minutes: int,
+    accounts: Sequence[str] | None,
 ) -> dict[str, list[int]]:
-    """Accepted (``sent``) and refused (``failed``) attempts per minute from ``start_ms``."""
-    series = {"sent": [0] * minutes, "failed": [0] * minutes}
-    minute = (attempts.c.started_ms - start_ms) // MINUTE_MS
+    """Rows of ``table`` per minute from ``start_ms``, one series per value of its ``kind``
+    column among ``kinds``, timed by its ``at`` column; only ``accounts``' messages when given."""
+    series = {name: [0] * minutes for name in kinds}
+    minute = (table.c[at] - start_ms) // MINUTE_MS
     query = (
-        select(attempts.c.outcome, minute, func.count())
+        select(table.c[kind], minute, func.count())
         .where(
-            attempts.c.outcome.in_(("accepted", "failed")),
-            attempts.c.started_ms >= start_ms,
-            attempts.c.started_ms < start_ms + minutes * MINUTE_MS,
+            table.c[kind].in_(tuple(kinds)),
+            table.c[at] >= start_ms,
+            table.c[at] < start_ms + minutes * MINUTE_MS,
         )
-        .group_by(attempts.c.outcome, minute)
+        .group_by(table.c[kind], minute)
     )
     if accounts is not None:
-        query = query.join(events, events.c.id == attempts.c.event_id).where(
+        query = query.join(events, events.c.id == table.c.event_id).where(
             events.c.account.in_(tuple(accounts))
         )
     with engine.connect() as conn:
-        for outcome, index, count in conn.execute(query):
-            name = "sent" if outcome == "accepted" else "failed"
+        for name, index, count in conn.execute(query):
             if 0 <= int(index) < minutes:
-                series[name][int(index)] += int(count)
+                series[str(name)][int(index)] += int(count)
     return series
 
 
@@ -66,12 +72,14 @@ def last_hour(
 ) -> Activity:
     """``minutes`` whole minutes ending with the current one."""
     start = (now_ms // MINUTE_MS - minutes + 1) * MINUTE_MS
-    sent_failed = attempt_minutes(engine, start, minutes, accounts)
-    statuses = reports.status_minutes(engine, start, minutes, accounts)
+    tried = per_minute(engine, attempts, "outcome", "started_ms", ("accepted", "failed"),
+                       start, minutes, accounts)  # fmt: skip
+    reported = per_minute(engine, statuses, "status", "at_ms", ("delivered", "read", "failed"),
+                          start, minutes, accounts)  # fmt: skip
     series = {
-        "sent": sent_failed["sent"],
-        "delivered": statuses["delivered"],
-        "read": statuses["read"],
-        "failed": [a + b for a, b in zip(sent_failed["failed"], statuses["failed"], strict=True)],
+        "sent": tried["accepted"],
+        "delivered": reported["delivered"],
+        "read": reported["read"],
+        "failed": [a + b for a, b in zip(tried["failed"], reported["failed"], strict=True)],
     }
     return Activity(start, minutes, series)

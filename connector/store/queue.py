@@ -96,6 +96,18 @@ def expire(conn: Connection, ids: Sequence[str], now: int, owner: str) -> list[E
     )
 
 
+def requeued(now: int) -> dict[str, Any]:
+    """A leased event handed back unsent: queued again, due now, the attempt not counted."""
+    return {
+        "status": "queued",
+        "attempts": events.c.attempts - 1,
+        "lease_until_ms": None,
+        "lease_owner": None,
+        "next_attempt_ms": now,
+        "updated_ms": now,
+    }
+
+
 @dataclass(frozen=True)
 class Released:
     sending: set[str]  # marked sending: they may now leave
@@ -122,14 +134,7 @@ def mark_sending(
             conn.execute(
                 update(events)
                 .where(events.c.id.in_(rest), *held[1:])
-                .values(
-                    status="queued",
-                    attempts=events.c.attempts - 1,
-                    lease_until_ms=None,
-                    lease_owner=None,
-                    next_attempt_ms=now,
-                    updated_ms=now,
-                )
+                .values(**requeued(now))
                 .returning(events.c.id)
             ).scalars()
         )
@@ -144,14 +149,7 @@ def release(conn: Connection, ids: Sequence[str], *, owner: str, now: int) -> in
         conn.execute(
             update(events)
             .where(events.c.id.in_(ids), events.c.status == "leased", events.c.lease_owner == owner)
-            .values(
-                status="queued",
-                attempts=events.c.attempts - 1,
-                lease_until_ms=None,
-                lease_owner=None,
-                next_attempt_ms=now,
-                updated_ms=now,
-            )
+            .values(**requeued(now))
         ).rowcount
     )
 
