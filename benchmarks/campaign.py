@@ -10,14 +10,16 @@ the naive relay (gunicorn gthread 2 x 32, one `requests.post` per call, nothing 
 connector twice: embedded (`lto-connector serve` defaults: SQLite, embedded worker) and scaled
 out (PostgreSQL + Redis, `serve --no-embedded-worker` and two `lto-connector worker` processes).
 
-Per connector setup, in order, with no pause between bursts (a campaign is one long burst):
-async `POST /v1/messages` (`Prefer: respond-async`) and CleverTap-format `POST /hooks/clevertap`
-at 256 and 1,000 concurrent connections (CleverTap's 1 s deadline as the client timeout); then the
-drain of the backlog at the account's rate; then sync `POST /v1/messages` at 64 concurrent calls
-(the naive relay's load); then the rate held at half the account's capacity over every 5-second
-window while the workers (one embedded, two scaled out) drain a backlog of twelve seconds stored
-with no worker running. Every request is a distinct offer; sent-once means Kaleyra's accepted
-requests equal the distinct offers it saw, and every stored event was sent.
+Per connector setup: async `POST /v1/messages` (`Prefer: respond-async`) and CleverTap-format
+`POST /hooks/clevertap` at 256 and 1,000 concurrent connections (CleverTap's 1 s deadline as the
+client timeout), each burst starting on an empty queue as the ceiling's does (``--under-drain``:
+back to back, each under the previous bursts' drain); then sync `POST /v1/messages` at 64
+concurrent calls (the naive relay's load). Then, at the account's rate and at half of it, a
+backlog of twelve seconds stored with no worker running is drained (embedded: by `serve` itself,
+its embedded worker writing through its commit process; scaled out: by two `lto-connector worker`
+processes): the sustained rate, and the pace over every 5-second window. Every request is a
+distinct offer; sent-once means Kaleyra's accepted requests equal the distinct offers it saw, and
+every stored event was sent.
 
 The load generator is wrk when installed, else a slower Python client. All processes share this
 machine's cores; compare the ratios, which come from one run.
@@ -375,8 +377,10 @@ def connector_setup(
 
 def backlog_phase(env: dict[str, str], folder: Path, up: Upstream, rate: float, count: int,
                   ) -> tuple[float, str]:  # fmt: skip
-    """A backlog of ``rate`` x 12 s stored while no worker runs, then ``count`` workers drain
-    it: (the sustained rate after the first second, the pace over every 5-s window)."""
+    """A backlog of ``rate`` x 12 s stored while no worker runs, then drained: by ``count``
+    ``lto-connector worker`` processes, or (``count`` 0) by ``serve``'s own embedded worker, as
+    the embedded layout runs it (its writes through serve's commit process). Returns (the
+    sustained rate after the first second, the pace over every 5-s window)."""
     expires = int(time.time() * 1000) + 14 * 86_400_000
     backlog = int(rate * 12)
     with serve(env, folder, "--no-embedded-worker") as (base, _pid):
@@ -388,7 +392,7 @@ def backlog_phase(env: dict[str, str], folder: Path, up: Upstream, rate: float, 
             load.run(spec)
         stored = stored_events(base) - before
     up.reset()
-    with workers(env, folder, count):
+    with serve(env, folder) if count == 0 else workers(env, folder, count):
         wait_until(lambda: up.stats()["accepted"] >= stored, timeout=900, every=0.2)
     times = sorted(up.times())
     steady = [t for t in times if t >= times[0] + 1.0]
@@ -396,7 +400,8 @@ def backlog_phase(env: dict[str, str], folder: Path, up: Upstream, rate: float, 
     low, high, windows = rate_windows(times, rate)
     stats = up.stats()
     text = (
-        f"rate {rate:g}/s, {count} worker(s) draining {stored}: {sustained:.0f} msg/s after the "
+        f"rate {rate:g}/s, {f'{count} workers' if count else 'serve'} draining {stored}: "
+        f"{sustained:.0f} msg/s after the "
         f"first second; every 5-s window between {low:.1%} and {high:.1%} of {rate * 5:g} "
         f"({windows} windows), {stats['accepted']} sent, {stats['duplicates']} twice, "
         f"{stats['throttled']} 429s"
@@ -482,7 +487,7 @@ def main() -> None:
             print_table(reports[-1:], naive_sync, head=False)
             for rate in (args.rate, args.rate / 2):
                 env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", rate)
-                reports[-1].drains.append(backlog_phase(env, folder, up, rate, 1)[1])
+                reports[-1].drains.append(backlog_phase(env, folder, up, rate, 0)[1])
         if "scaled" in setups:
             folder = tmp / "scaled"
             folder.mkdir()
@@ -515,7 +520,7 @@ def print_table(
     """The table (``head=False``: a setup's rows as soon as they are measured)."""
     title = (
         f"{'setup':<9}{'route':<27}{'conc':>5}{'acks/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'errors':>7}{'timeouts':>9}{'ratio':>20}"
+        f"{'errors':>7}{'timeouts':>9}  {'ratio':>22}"
     )
     print("\n" + title if head else "")
     for report in reports:
@@ -529,7 +534,7 @@ def print_table(
                 ratio += f", p99 {r.p99_ms / naive_sync.p99_ms:.2f}x"
             print(
                 f"{row.setup:<9}{row.route:<27}{row.concurrency:>5}{r.rate:>9.0f}"
-                f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}{ratio:>20}"
+                f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}  {ratio:>22}"
             )
     for report in reports:
         if report.sent_once:

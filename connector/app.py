@@ -161,6 +161,8 @@ def _install_request_log(app: Flask) -> None:
 
     @app.after_request
     def _log(response: Response) -> Response:
+        if not logger.isEnabledFor(logging.INFO):  # its fields cost more than the check
+            return response
         started = g.get("started")
         logs.log(
             logger,

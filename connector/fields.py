@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from .errors import Coded
 from .jsonio import LONE_SURROGATE, JsonRefused, parse_json
@@ -431,3 +431,9 @@ class MediaUrl(fields.Url):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text: str = super()._deserialize(value, attr, data, **kwargs)
         return check_text(text)
+
+
+# marshmallow compiles its URL pattern on first use (28 ms), and every request thread that finds
+# it not yet compiled compiles its own: the first burst of offers with a header URL stalled each
+# web process for about a second. Compiled here, once, at import.
+validate.URL(schemes={"https"})("https://example.com/")
