@@ -52,6 +52,7 @@ def make_sender(account: KaleyraAccount, settings: Settings) -> Sender:
         sender=account.sender,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        pool_size=max(128, settings.worker_threads),  # a connection for every send in flight
     )
 
 

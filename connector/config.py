@@ -57,7 +57,7 @@ class Settings:
     rate_limit: float = 80.0  # messages per second per Kaleyra account; 0 = no limit
     retry_uncertain: bool = False
     expiry_margin_s: int = 60  # an offer is sent only while at least this long remains
-    worker_threads: int = 96  # requests a delivery worker keeps in flight at most
+    worker_threads: int = 192  # requests a delivery worker keeps in flight at most
     commit_socket: str | None = None  # set by `serve`: its commit process (store/commit_process)
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
     account: str = "default"  # the Kaleyra account's name in pauses, metrics and logs
@@ -171,7 +171,7 @@ class Settings:
             retry_base_s=number("CONNECTOR_RETRY_BASE", 2.0),
             rate_limit=number("KALEYRA_RATE_LIMIT", 80.0),
             expiry_margin_s=number("CONNECTOR_EXPIRY_MARGIN", 60, int),
-            worker_threads=number("CONNECTOR_WORKER_THREADS", 96, int),
+            worker_threads=number("CONNECTOR_WORKER_THREADS", 192, int),
             commit_socket=text("CONNECTOR_COMMIT_SOCKET"),
             retry_uncertain=(text("CONNECTOR_RETRY_UNCERTAIN") or "").lower()
             in ("1", "true", "yes"),
