@@ -14,7 +14,8 @@ Per connector setup: async `POST /v1/messages` (`Prefer: respond-async`) and Cle
 `POST /hooks/clevertap` at 256 and 1,000 concurrent connections (CleverTap's 1 s deadline as the
 client timeout), each burst starting on an empty queue as the ceiling's does (``--under-drain``:
 back to back, each under the previous bursts' drain); then sync `POST /v1/messages` at 64
-concurrent calls (the naive relay's load). Then, at the account's rate and at half of it, a
+concurrent calls beside the naive relay's (naive, connector, connector, naive: the machine's drift
+touches both alike). Then, at the account's rate and at half of it, a
 backlog of twelve seconds stored with no worker running is drained (embedded: by `serve` itself,
 its embedded worker writing through its commit process; scaled out: by two `lto-connector worker`
 processes): the sustained rate, and the pace over every 5-second window. Every request is a
@@ -143,6 +144,7 @@ class Row:
     concurrency: int
     result: load.Load
     ceiling: float | None = None  # the ceiling's acks/s at this concurrency
+    naive: load.Load | None = None  # the naive relay's, measured beside this row's (sync)
 
 
 @dataclass
@@ -338,6 +340,7 @@ def connector_setup(
     ceiling: dict[int, float],
     profiler: Profiler,
     pids: list[int],
+    naive_base: str | None = None,
 ) -> SetupReport:
     report = SetupReport(name)
     expires = int(time.time() * 1000) + 14 * 86_400_000
@@ -369,9 +372,26 @@ def connector_setup(
         f"distinct {stats['distinct']}, duplicates {stats['duplicates']}, "
         f"429s {stats['throttled']}, refused {stats['refused']}"
     )
-    with profiler.record(f"{name}-sync-64", pids, args.seconds):
-        result = burst(base, "/v1/messages", offers, SYNC_HEADERS, 64, args, f"{name}-sync")
-    report.rows.append(Row(name, "/v1/messages sync", 64, result))
+    if naive_base is None:
+        with profiler.record(f"{name}-sync-64", pids, args.seconds):
+            result = burst(base, "/v1/messages", offers, SYNC_HEADERS, 64, args, f"{name}-sync")
+        report.rows.append(Row(name, "/v1/messages sync", 64, result))
+        return report
+    # beside the naive relay, in the order naive, connector, connector, naive: the machine's
+    # drift over the half minute touches both alike
+    runs: dict[str, list[load.Load]] = {"naive": [], "connector": []}
+    for who in ("naive", "connector", "connector", "naive"):
+        if who == "naive":
+            runs[who].append(burst(naive_base, "/v1/messages", offers, SYNC_HEADERS, 64, args,
+                                   f"{name}-naive"))  # fmt: skip
+            continue
+        with profiler.record(f"{name}-sync-64-{len(runs[who])}", pids, args.seconds):
+            runs[who].append(burst(base, "/v1/messages", offers, SYNC_HEADERS, 64, args,
+                                   f"{name}-sync"))  # fmt: skip
+    report.rows.append(
+        Row(name, "/v1/messages sync", 64, load.combined(runs["connector"]),
+            naive=load.combined(runs["naive"]))
+    )  # fmt: skip
     return report
 
 
@@ -441,6 +461,7 @@ def main() -> None:
     reports: list[SetupReport] = []
     ceiling: dict[int, float] = {}
     naive_sync: load.Load | None = None
+    naive_base: str | None = None  # kept running: each setup's sync calls are measured beside it
     with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         up = stack.enter_context(upstream(tmp, args.upstream_ms, args.rate))
@@ -469,12 +490,12 @@ def main() -> None:
                 "NAIVE_UPSTREAM_URL": f"{up.send_url}/whatsapp/{fast_kaleyra.SENDER}/messages",
                 "NAIVE_API_KEY": fast_kaleyra.API_KEY,
             }
-            with gunicorn("benchmarks.naive_app:app", tmp, 2, 32, env) as base:
-                burst(base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "w")
-                naive_sync = burst(
-                    base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "naive"
-                )
-                report.rows.append(Row("naive", "requests.post relay, sync", 64, naive_sync))
+            naive_base = stack.enter_context(gunicorn("benchmarks.naive_app:app", tmp, 2, 32, env))
+            burst(naive_base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "w")
+            naive_sync = burst(
+                naive_base, "/v1/messages", offer_body(expires), SYNC_HEADERS, 64, args, "naive"
+            )
+            report.rows.append(Row("naive", "requests.post relay, sync", 64, naive_sync))
             reports.append(report)
             print_table(reports[-1:], naive_sync, head=False)
         if "embedded" in setups:
@@ -483,7 +504,9 @@ def main() -> None:
             env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", args.rate)
             with serve(env, folder) as (base, pid):
                 pids = [pid, *descendants(pid)]
-                reports.append(connector_setup("embedded", base, up, args, ceiling, profiler, pids))
+                reports.append(
+                    connector_setup("embedded", base, up, args, ceiling, profiler, pids, naive_base)
+                )
             print_table(reports[-1:], naive_sync, head=False)
             for rate in (args.rate, args.rate / 2):
                 env = connector_env(up, f"sqlite:///{folder}/lto-connector.db", rate)
@@ -501,7 +524,9 @@ def main() -> None:
                 ):
                     pids = [pid, *descendants(pid), *worker_pids]
                     reports.append(
-                        connector_setup("scaled", base, up, args, ceiling, profiler, pids)
+                        connector_setup(
+                            "scaled", base, up, args, ceiling, profiler, pids, naive_base
+                        )
                     )
                 print_table(reports[-1:], naive_sync, head=False)
                 for rate in (args.rate, args.rate / 2):
@@ -529,9 +554,10 @@ def print_table(
             ratio = ""
             if row.ceiling:
                 ratio = f"{r.rate / row.ceiling:.2f}x ceiling"
-            elif "sync" in row.route and naive_sync and naive_sync.rate and report.name != "naive":
-                ratio = f"{r.rate / naive_sync.rate:.2f}x naive"
-                ratio += f", p99 {r.p99_ms / naive_sync.p99_ms:.2f}x"
+            elif "sync" in row.route and report.name != "naive":
+                naive = row.naive or naive_sync
+                if naive and naive.rate:
+                    ratio = f"{r.rate / naive.rate:.2f}x naive, p99 {r.p99_ms / naive.p99_ms:.2f}x"
             print(
                 f"{row.setup:<9}{row.route:<27}{row.concurrency:>5}{r.rate:>9.0f}"
                 f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}  {ratio:>22}"

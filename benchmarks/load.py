@@ -47,6 +47,20 @@ class Load:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
+def combined(runs: list[Load]) -> Load:
+    """Several runs of one load as one: counts and seconds added, percentiles averaged (each
+    run's own percentiles are all that wrk reports)."""
+    n = len(runs)
+    return Load(
+        sum(r.ok for r in runs),
+        sum(r.errors for r in runs),
+        sum(r.timeouts for r in runs),
+        sum(r.seconds for r in runs),
+        sum(r.p50_ms for r in runs) / n,
+        sum(r.p99_ms for r in runs) / n,
+    )
+
+
 def generator() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
