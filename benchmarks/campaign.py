@@ -18,7 +18,10 @@ concurrent calls beside the naive relay's (naive, connector, connector, naive: t
 touches both alike). Then, at the account's rate and at half of it, a
 backlog of twelve seconds stored with no worker running is drained (embedded: by `serve` itself,
 its embedded worker writing through its commit process; scaled out: by two `lto-connector worker`
-processes): the sustained rate, and the pace over every 5-second window. Every request is a
+processes): the sustained rate, and the pace over every 5-second window. For each connector
+burst it also prints where the two cores went: the web processes, the commit process, the
+delivery worker, the loopback Kaleyra, and everything else (wrk, the kernel's share of loopback
+networking), read from ``/proc``. Every request is a
 distinct offer; sent-once means Kaleyra's accepted requests equal the distinct offers it saw, and
 every stored event was sent.
 
@@ -48,8 +51,17 @@ import requests
 from sqlalchemy import create_engine, text
 
 from benchmarks import fast_kaleyra, load
-from benchmarks.procs import PYTHON, descendants, free_port, started, wait_until
-from benchmarks.profiles import Profiler
+from benchmarks.procs import (
+    PYTHON,
+    busy_seconds,
+    command_of,
+    cpu_seconds,
+    descendants,
+    free_port,
+    started,
+    wait_until,
+)
+from benchmarks.profiles import Profiler, process_kind
 
 API_KEY = "bench-connector-key-0c9f"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -145,6 +157,7 @@ class Row:
     result: load.Load
     ceiling: float | None = None  # the ceiling's acks/s at this concurrency
     naive: load.Load | None = None  # the naive relay's, measured beside this row's (sync)
+    cores: dict[str, float] = field(default_factory=dict)  # where the CPU went in the burst
 
 
 @dataclass
@@ -157,7 +170,8 @@ class SetupReport:
 
 # --- the upstream -------------------------------------------------------------------------------
 class Upstream:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, pid: int) -> None:
+        self.pid = pid
         self.base = f"http://127.0.0.1:{port}"
         self.send_url = f"{self.base}/v2/{fast_kaleyra.SID}"
 
@@ -185,8 +199,10 @@ def upstream(tmp: Path, delay_ms: float, rate: float) -> Iterator[Upstream]:
         "--rate",
         str(rate),
     ]
-    with started(command, tmp / "kaleyra.log", ready_url=f"http://127.0.0.1:{port}/stats", nice=5):
-        yield Upstream(port)
+    with started(
+        command, tmp / "kaleyra.log", ready_url=f"http://127.0.0.1:{port}/stats", nice=5
+    ) as process:
+        yield Upstream(port, process.pid)
 
 
 # --- the setups -------------------------------------------------------------------------------
@@ -315,6 +331,38 @@ def burst(
     return load.run(spec)
 
 
+class CoreMeter:
+    """Where the machine's cores went during the blocks it measures (added up over all of
+    them): per process kind (web, commit process, delivery worker, the loopback Kaleyra) and
+    everything else (the load generator, the kernel's share of loopback networking, any other
+    process), in cores."""
+
+    def __init__(self, pids: list[int], upstream_pid: int) -> None:
+        self.kinds = {pid: process_kind(command_of(pid)) or "web" for pid in pids}
+        self.kinds[upstream_pid] = "kaleyra"
+        self.seconds: dict[str, float] = {}
+        self.wall = 0.0
+
+    def __enter__(self) -> CoreMeter:
+        self.began = time.monotonic(), busy_seconds(), {p: cpu_seconds(p) for p in self.kinds}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        began, busy, used = self.began
+        self.wall += time.monotonic() - began
+        ours = 0.0
+        for pid, kind in self.kinds.items():
+            spent = max(0.0, cpu_seconds(pid) - used[pid])
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + spent
+            ours += spent
+        other = max(0.0, busy_seconds() - busy - ours)
+        self.seconds["other"] = self.seconds.get("other", 0.0) + other
+
+    @property
+    def cores(self) -> dict[str, float]:
+        return {kind: spent / self.wall for kind, spent in self.seconds.items()}
+
+
 def rate_windows(times: list[float], rate: float, window: float = 5.0) -> tuple[float, float, int]:
     """(lowest, highest) count over every 5-s window after the first second, as a fraction of
     rate x 5 s, and the number of windows checked."""
@@ -348,6 +396,8 @@ def connector_setup(
     up.reset()
     burst(base, "/v1/messages", offers, ASYNC_HEADERS, 256, args, "warm")  # warm-up, not shown
     wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=600, every=0.2)
+    # every process is up by now (gunicorn forks its second worker after answering)
+    pids = sorted({p for pid in pids for p in (pid, *descendants(pid))})
     acked = 0
     for route, body, headers, timeout_s in (
         ("/v1/messages", offers, ASYNC_HEADERS, 30.0),
@@ -358,12 +408,13 @@ def connector_setup(
             if not args.under_drain:  # each burst meets an empty queue, as the ceiling does
                 wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900,
                            every=0.2)  # fmt: skip
-            with profiler.record(tag, pids, args.seconds):
+            with profiler.record(tag, pids, args.seconds), CoreMeter(pids, up.pid) as meter:
                 result = burst(base, route, body, headers, concurrency, args, tag, timeout_s)
             acked += result.ok
             report.rows.append(
-                Row(name, route + " async", concurrency, result, ceiling.get(concurrency))
-            )
+                Row(name, route + " async", concurrency, result, ceiling.get(concurrency),
+                    cores=meter.cores)
+            )  # fmt: skip
     wait_until(lambda: up.stats()["accepted"] >= stored_events(base), timeout=900, every=0.2)
     stats = up.stats()
     stored = stored_events(base)
@@ -380,17 +431,18 @@ def connector_setup(
     # beside the naive relay, in the order naive, connector, connector, naive: the machine's
     # drift over the half minute touches both alike
     runs: dict[str, list[load.Load]] = {"naive": [], "connector": []}
+    meter = CoreMeter(pids, up.pid)
     for who in ("naive", "connector", "connector", "naive"):
         if who == "naive":
             runs[who].append(burst(naive_base, "/v1/messages", offers, SYNC_HEADERS, 64, args,
                                    f"{name}-naive"))  # fmt: skip
             continue
-        with profiler.record(f"{name}-sync-64-{len(runs[who])}", pids, args.seconds):
+        with profiler.record(f"{name}-sync-64-{len(runs[who])}", pids, args.seconds), meter:
             runs[who].append(burst(base, "/v1/messages", offers, SYNC_HEADERS, 64, args,
                                    f"{name}-sync"))  # fmt: skip
     report.rows.append(
         Row(name, "/v1/messages sync", 64, load.combined(runs["connector"]),
-            naive=load.combined(runs["naive"]))
+            naive=load.combined(runs["naive"]), cores=meter.cores)
     )  # fmt: skip
     return report
 
@@ -562,6 +614,12 @@ def print_table(
                 f"{row.setup:<9}{row.route:<27}{row.concurrency:>5}{r.rate:>9.0f}"
                 f"{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.timeouts:>9}  {ratio:>22}"
             )
+    metered = [row for report in reports for row in report.rows if row.cores]
+    if metered:
+        print("\nwhere the cores went (of " + f"{os.cpu_count()}" + ") during each burst:")
+        for row in metered:
+            spent = ", ".join(f"{kind} {cores:.2f}" for kind, cores in row.cores.items())
+            print(f"  {row.setup:<9}{row.route:<27}{row.concurrency:>5}  {spent}")
     for report in reports:
         if report.sent_once:
             print(f"\n{report.name}: bursts sent once: {report.sent_once}")
