@@ -20,8 +20,8 @@ backlog of twelve seconds stored with no worker running is drained (embedded: by
 its embedded worker writing through its commit process; scaled out: by two `lto-connector worker`
 processes): the sustained rate, and the pace over every 5-second window. For each connector
 burst it also prints where the two cores went: the web processes, the commit process, the
-delivery worker, the loopback Kaleyra, and everything else (wrk, the kernel's share of loopback
-networking), read from ``/proc``. Every request is a
+delivery worker, the loopback Kaleyra, and everything else (wrk, the databases, the kernel's
+share of loopback networking), read from ``/proc``. Every request is a
 distinct offer; sent-once means Kaleyra's accepted requests equal the distinct offers it saw, and
 every stored event was sent.
 
@@ -334,8 +334,8 @@ def burst(
 class CoreMeter:
     """Where the machine's cores went during the blocks it measures (added up over all of
     them): per process kind (web, commit process, delivery worker, the loopback Kaleyra) and
-    everything else (the load generator, the kernel's share of loopback networking, any other
-    process), in cores."""
+    everything else (the load generator, the databases, the kernel's share of loopback
+    networking, any other process), in cores."""
 
     def __init__(self, pids: list[int], upstream_pid: int) -> None:
         self.kinds = {pid: process_kind(command_of(pid)) or "web" for pid in pids}
