@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.kaleyra_fake import Recorded
+from tests.kaleyra_fake import QuietHandler, Recorded
 
 CLIENT_ID = "5f3a4b1c-0000-4000-8000-00000000c11d"
 EXPIRES_IN = 1800  # seconds: HubSpot's access tokens last 30 minutes
@@ -55,12 +55,7 @@ class FakeHubSpot:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 fake._handle(self)
 

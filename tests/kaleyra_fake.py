@@ -60,6 +60,16 @@ WA_SOURCES = set(
 _PATH = re.compile(r"^/v2/(?P<sid>[^/]+)/whatsapp/(?P<number>[^/]+)/messages$")
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """What every loopback fake's handler shares: HTTP/1.1 keep-alive, as the real services
+    speak it (each answer carries its Content-Length), and no access line on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @dataclass
 class Recorded:
     """One request a loopback server got (the fakes of Kaleyra, HubSpot and the platforms'
@@ -120,17 +130,13 @@ class FakeKaleyra:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             disable_nagle_algorithm = True  # as a real API server: no 40 ms delayed-ACK stalls
 
             def setup(self) -> None:
                 super().setup()
                 with fake._lock:
                     fake.connections += 1
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_POST(self) -> None:
                 fake._handle(self)

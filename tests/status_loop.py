@@ -14,13 +14,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import requests
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.kaleyra_fake import Recorded
+from tests.kaleyra_fake import QuietHandler, Recorded
 
 CALLBACK_TOKEN = "cb-token-7f3a9c2e5d1b4a68"
 WEBENGAGE_TOKEN = "we-wsp-token-31c7"
@@ -112,12 +112,7 @@ class Receiver:
     def start(self) -> Receiver:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from connector.store.schema import statuses
 from connector.store.zapier_hooks import ZapierHooks, hooks_by_account
 from tests import zapier_runtime
 from tests.conftest import CONNECTOR_KEY, LiveConnector
-from tests.kaleyra_fake import FakeKaleyra
+from tests.kaleyra_fake import FakeKaleyra, QuietHandler
 from tests.platform_cases import ACME_KEY, OTHER_KEY, api_offer
 from tests.served import kaleyra_env, serve
 from tests.test_zapier import ZAP_INPUT
@@ -240,18 +240,17 @@ class HookReceiver:
         self.posts: list[dict[str, Any]] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.posts.append({"path": self.path, "json": json.loads(body),
                                        "type": self.headers.get("Content-Type")})  # fmt: skip
+                answer = b'{"status": "success"}'
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b'{"status": "success"}')
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.wfile.write(answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
